@@ -1,0 +1,13 @@
+// Factories for the backends compiled into the library; the registry adds them at first use.
+#pragma once
+
+#include <memory>
+
+#include "attend/backend.hpp"
+
+namespace attend::backends {
+
+std::shared_ptr<const Backend> make_math();
+std::shared_ptr<const Backend> make_cpu_flash();
+
+}  // namespace attend::backends

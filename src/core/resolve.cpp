@@ -1,0 +1,345 @@
+// Structural validation of a call and its lowering to a Problem. Every message names the tensor,
+// what was expected and what was given; nothing here touches tensor data except host cu_seqlens.
+#include "core/resolve.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "attend/error.hpp"
+#include "core/text.hpp"
+
+namespace attend::core {
+namespace {
+
+[[noreturn]] void fail(Code code, const std::string& message) {
+  throw Error(code, "attend: " + message);
+}
+
+std::string shape_text(const TensorView& t) {
+  std::string s = "(";
+  for (int i = 0; i < t.rank; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
+  return s + ")";
+}
+
+// Sizes non-negative, strides non-negative, pointer present and element-aligned, and the largest
+// element offset representable in int64.
+void check_storage(const TensorView& t, const char* name, bool writable) {
+  for (int i = 0; i < t.rank; ++i) {
+    if (t.shape[i] < 0) fail(Code::shape, str(name, " has a negative size: ", shape_text(t)));
+    if (t.strides[i] < 0) {
+      fail(Code::stride, str(name, " has a negative stride ", t.strides[i], " in dimension ", i,
+                             "; attend takes non-negative strides"));
+    }
+  }
+  const std::int64_t n = t.numel();
+  if (n < 0) fail(Code::overflow, str(name, " ", shape_text(t), ": element count overflows int64"));
+  if (n == 0) return;
+  std::int64_t last = 0;
+  for (int i = 0; i < t.rank; ++i) {
+    std::int64_t term;
+    if (__builtin_mul_overflow(t.shape[i] - 1, t.strides[i], &term) ||
+        __builtin_add_overflow(last, term, &last)) {
+      fail(Code::overflow, str(name, " ", shape_text(t), ": largest offset overflows int64"));
+    }
+    if (writable && t.shape[i] > 1 && t.strides[i] == 0) {
+      fail(Code::stride, str(name, " has stride 0 in dimension ", i,
+                             ": outputs may not overlap themselves"));
+    }
+  }
+  std::int64_t last_byte;
+  if (__builtin_mul_overflow(last, static_cast<std::int64_t>(size_of(t.dtype)), &last_byte)) {
+    fail(Code::overflow, str(name, ": largest byte offset overflows int64"));
+  }
+  if (t.data == nullptr) fail(Code::null_pointer, str(name, " has ", n, " elements but no data"));
+  if (reinterpret_cast<std::uintptr_t>(t.data) % size_of(t.dtype) != 0) {
+    fail(Code::alignment, str(name, " data is not aligned to its element size (", size_of(t.dtype),
+                              " bytes)"));
+  }
+}
+
+void require_same_device(const TensorView& t, const char* name, Device device) {
+  if (t.present() && t.device != device) {
+    fail(Code::device_mismatch,
+         str(name, " is on ", to_string(t.device), " but q is on ", to_string(device)));
+  }
+}
+
+// q/k/v/out: (b, s, h, d) sizes and strides by layout. THD tensors have no batch dimension.
+struct Dims {
+  std::int64_t b = 0, s = 0, h = 0, d = 0;
+  TensorRef ref;
+};
+
+Dims canonical(const TensorView& t, Layout layout, const char* name) {
+  const int want = layout == Layout::THD ? 3 : 4;
+  if (!t.present()) fail(Code::rank, str(name, " is absent"));
+  if (t.rank != want) {
+    fail(Code::rank, str(name, " must have ", want, " dimensions for layout ", layout_name(layout),
+                         ", got ", t.rank, " ", shape_text(t)));
+  }
+  Dims d;
+  d.ref.data = t.data;
+  const auto& sz = t.shape;
+  const auto& st = t.strides;
+  switch (layout) {
+    case Layout::BSHD:
+      d = {sz[0], sz[1], sz[2], sz[3], {t.data, st[0], st[1], st[2], st[3]}};
+      break;
+    case Layout::BHSD:
+      d = {sz[0], sz[2], sz[1], sz[3], {t.data, st[0], st[2], st[1], st[3]}};
+      break;
+    case Layout::THD:
+      d = {1, sz[0], sz[1], sz[2], {t.data, 0, st[0], st[1], st[2]}};
+      break;
+  }
+  return d;
+}
+
+// A mask broadcast to (B, H, Sq, Sk): sizes must be 1 or the problem's.
+MaskRef lower_mask(const TensorView& m, const Problem& p) {
+  const char* name = "attn_mask";
+  if (m.dtype != DType::boolean && !is_floating(m.dtype)) {
+    fail(Code::mask, str(name, " must be bool or floating point, got ", attend::name(m.dtype)));
+  }
+  if (m.rank < 2 || m.rank > 4) {
+    fail(Code::mask_shape, str(name, " must have shape (Sq,Sk), (B,Sq,Sk) or (B,H,Sq,Sk), got ",
+                               shape_text(m)));
+  }
+  // Pad on the left to (B, H, Sq, Sk).
+  std::int64_t size[4] = {1, 1, 1, 1}, stride[4] = {0, 0, 0, 0};
+  const int pad = 4 - m.rank;
+  for (int i = 0; i < m.rank; ++i) {
+    size[pad + i] = m.shape[i];
+    stride[pad + i] = m.strides[i];
+  }
+  if (m.rank == 3) {  // (B, Sq, Sk): the batch belongs in slot 0, not the head slot
+    size[0] = size[1];
+    stride[0] = stride[1];
+    size[1] = 1;
+    stride[1] = 0;
+  }
+  const std::int64_t want[4] = {p.B, p.Hq, p.Sq, p.Sk};
+  const char* dim_names[4] = {"B", "H", "Sq", "Sk"};
+  for (int i = 0; i < 4; ++i) {
+    if (size[i] != 1 && size[i] != want[i]) {
+      fail(Code::mask_shape, str(name, " ", shape_text(m), " does not broadcast to (B,H,Sq,Sk) = (",
+                                 p.B, ", ", p.Hq, ", ", p.Sq, ", ", p.Sk, "): ", dim_names[i],
+                                 " is ", size[i], ", expected 1 or ", want[i]));
+    }
+    if (size[i] == 1) stride[i] = 0;
+  }
+  return {m.data, m.dtype, stride[0], stride[1], stride[2], stride[3]};
+}
+
+MaskRef lower_key_padding(const TensorView& m, const Problem& p) {
+  if (m.dtype != DType::boolean) {
+    fail(Code::mask, str("key_padding_mask must be bool, got ", name(m.dtype)));
+  }
+  if (m.rank != 2 || (m.shape[0] != p.B && m.shape[0] != 1) || m.shape[1] != p.Sk) {
+    fail(Code::mask_shape, str("key_padding_mask must have shape (B, Sk) = (", p.B, ", ", p.Sk,
+                               "), got ", shape_text(m)));
+  }
+  MaskRef r{m.data, m.dtype, m.shape[0] == 1 ? 0 : m.strides[0], 0, 0, m.strides[1]};
+  return r;
+}
+
+// Varlen: int32 (B+1) prefix sums. On the host they are validated here (O(B)); device arrays
+// are validated by the data checks, which copy them back, or trusted.
+void resolve_varlen(const Params& prm, Problem& p, std::int64_t total_q, std::int64_t total_k) {
+  const TensorView* cus[2] = {&prm.cu_seqlens_q, &prm.cu_seqlens_k};
+  const char* names[2] = {"cu_seqlens_q", "cu_seqlens_k"};
+  for (int i = 0; i < 2; ++i) {
+    const TensorView& c = *cus[i];
+    if (!c.present()) fail(Code::varlen, str("layout THD needs ", names[i]));
+    if (c.dtype != DType::i32 || c.rank != 1 || c.shape[0] < 1) {
+      fail(Code::varlen, str(names[i], " must be int32 of shape (B+1), got ", describe(c)));
+    }
+    check_storage(c, names[i], false);
+  }
+  if (prm.cu_seqlens_q.shape[0] != prm.cu_seqlens_k.shape[0]) {
+    fail(Code::varlen, str("cu_seqlens_q has ", prm.cu_seqlens_q.shape[0],
+                           " entries but cu_seqlens_k has ", prm.cu_seqlens_k.shape[0]));
+  }
+  if (prm.cu_seqlens_q.strides[0] != 1 || prm.cu_seqlens_k.strides[0] != 1) {
+    fail(Code::stride, "cu_seqlens_q and cu_seqlens_k must be contiguous");
+  }
+  p.varlen = true;
+  p.B = prm.cu_seqlens_q.shape[0] - 1;
+  p.cu_seqlens_q = static_cast<const std::int32_t*>(prm.cu_seqlens_q.data);
+  p.cu_seqlens_k = static_cast<const std::int32_t*>(prm.cu_seqlens_k.data);
+  p.total_q = total_q;
+  p.total_k = total_k;
+  p.Sq = prm.max_seqlen_q;
+  p.Sk = prm.max_seqlen_k;
+  if (p.Sq < 0 || p.Sk < 0) fail(Code::varlen, "max_seqlen_q/k must be >= 0");
+  if (p.device.kind != DeviceKind::cpu) return;
+  const std::int64_t totals[2] = {total_q, total_k};
+  std::int64_t max_len[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const auto* cu = static_cast<const std::int32_t*>(cus[i]->data);
+    if (cu[0] != 0) fail(Code::varlen, str(names[i], "[0] must be 0, got ", cu[0]));
+    for (std::int64_t b = 0; b < p.B; ++b) {
+      if (cu[b + 1] < cu[b]) {
+        fail(Code::varlen, str(names[i], " must be non-decreasing: entry ", b + 1, " is ",
+                               cu[b + 1], " after ", cu[b]));
+      }
+      max_len[i] = std::max<std::int64_t>(max_len[i], cu[b + 1] - cu[b]);
+    }
+    if (cu[p.B] > totals[i]) {
+      fail(Code::varlen, str(names[i], " ends at ", cu[p.B], " but the packed tensor has ",
+                             totals[i], " rows"));
+    }
+  }
+  const std::int64_t given[2] = {prm.max_seqlen_q, prm.max_seqlen_k};
+  for (int i = 0; i < 2; ++i) {
+    if (given[i] != 0 && given[i] < max_len[i]) {
+      fail(Code::varlen, str(i == 0 ? "max_seqlen_q" : "max_seqlen_k", " is ", given[i],
+                             " but a sequence has ", max_len[i], " tokens"));
+    }
+  }
+  p.Sq = max_len[0];
+  p.Sk = max_len[1];
+}
+
+void resolve_lse(const TensorView& l, Problem& p, Layout layout) {
+  if (l.dtype != DType::f32) fail(Code::lse, str("lse must be fp32, got ", name(l.dtype)));
+  if (layout == Layout::THD) {
+    if (l.rank != 2 || l.shape[0] != p.Hq || l.shape[1] != p.total_q) {
+      fail(Code::lse, str("lse must have shape (Hq, Tq) = (", p.Hq, ", ", p.total_q, "), got ",
+                          shape_text(l)));
+    }
+    p.lse = {static_cast<float*>(l.data), 0, l.strides[0], l.strides[1]};
+    return;
+  }
+  if (l.rank != 3 || l.shape[0] != p.B || l.shape[1] != p.Hq || l.shape[2] != p.Sq) {
+    fail(Code::lse, str("lse must have shape (B, Hq, Sq) = (", p.B, ", ", p.Hq, ", ", p.Sq,
+                        "), got ", shape_text(l)));
+  }
+  p.lse = {static_cast<float*>(l.data), l.strides[0], l.strides[1], l.strides[2]};
+}
+
+}  // namespace
+
+Problem resolve(const Params& prm) {
+  Problem p;
+  p.params = &prm;
+  p.stream = prm.stream;
+  const Layout layout = prm.layout;
+  if (layout != Layout::BSHD && layout != Layout::BHSD && layout != Layout::THD) {
+    fail(Code::layout, "unknown layout");
+  }
+  const Dims q = canonical(prm.q, layout, "q");
+  const Dims k = canonical(prm.k, layout, "k");
+  const Dims v = canonical(prm.v, layout, "v");
+  const Dims o = canonical(prm.out, layout, "out");
+
+  p.dtype = prm.q.dtype;
+  p.out_dtype = prm.out.dtype;
+  p.device = prm.q.device;
+  if (!is_floating(p.dtype)) {
+    fail(Code::dtype, str("q must be floating point, got ", name(p.dtype)));
+  }
+  if (prm.k.dtype != p.dtype || prm.v.dtype != p.dtype) {
+    fail(Code::dtype_mismatch, str("q, k and v must share a dtype, got q ", name(p.dtype), ", k ",
+                                   name(prm.k.dtype), ", v ", name(prm.v.dtype)));
+  }
+  if (p.out_dtype != p.dtype) {
+    fail(Code::dtype_mismatch,
+         str("out must have q's dtype ", name(p.dtype), ", got ", name(p.out_dtype)));
+  }
+  const TensorView* others[] = {&prm.k, &prm.v, &prm.out, &prm.attn_mask, &prm.key_padding_mask,
+                                &prm.lse, &prm.cu_seqlens_q, &prm.cu_seqlens_k};
+  const char* other_names[] = {"k", "v", "out", "attn_mask", "key_padding_mask", "lse",
+                               "cu_seqlens_q", "cu_seqlens_k"};
+  for (int i = 0; i < 8; ++i) require_same_device(*others[i], other_names[i], p.device);
+
+  check_storage(prm.q, "q", false);
+  check_storage(prm.k, "k", false);
+  check_storage(prm.v, "v", false);
+  check_storage(prm.out, "out", true);
+
+  p.Hq = q.h;
+  p.Hkv = k.h;
+  p.D = q.d;
+  p.Dv = v.d;
+  if (layout == Layout::THD) {
+    resolve_varlen(prm, p, q.s, k.s);
+  } else {
+    if (prm.cu_seqlens_q.present() || prm.cu_seqlens_k.present()) {
+      fail(Code::varlen, str("cu_seqlens are given but the layout is ", layout_name(layout),
+                             "; packed sequences use Layout::THD"));
+    }
+    p.B = q.b;
+    p.Sq = q.s;
+    p.Sk = k.s;
+    if (k.b != p.B || v.b != p.B || o.b != p.B) {
+      fail(Code::shape, str("batch sizes differ: q ", q.b, ", k ", k.b, ", v ", v.b, ", out ", o.b));
+    }
+  }
+  if (v.s != k.s) fail(Code::shape, str("k has ", k.s, " keys but v has ", v.s));
+  if (o.s != q.s) fail(Code::shape, str("out has ", o.s, " rows but q has ", q.s));
+  if (k.d != p.D) fail(Code::shape, str("q head dim ", p.D, " but k head dim ", k.d));
+  if (o.d != p.Dv) fail(Code::shape, str("out head dim ", o.d, " but v head dim ", p.Dv));
+  if (v.h != p.Hkv) fail(Code::shape, str("k has ", p.Hkv, " heads but v has ", v.h));
+  if (o.h != p.Hq) fail(Code::shape, str("out has ", o.h, " heads but q has ", p.Hq));
+  if (p.D < 1 || p.Dv < 1) fail(Code::head_dim, str("head dims must be >= 1, got D ", p.D, ", Dv ", p.Dv));
+  if (p.Hq < 1 || p.Hkv < 1) fail(Code::shape, str("head counts must be >= 1, got Hq ", p.Hq, ", Hkv ", p.Hkv));
+  if (p.Hq != p.Hkv) {
+    if (p.Hq % p.Hkv != 0) {
+      fail(Code::gqa, str("Hq (", p.Hq, ") must be a multiple of Hkv (", p.Hkv, ")"));
+    }
+    if (!prm.enable_gqa) {
+      fail(Code::gqa, str("Hq (", p.Hq, ") != Hkv (", p.Hkv, "): set enable_gqa for grouped-query attention"));
+    }
+  }
+  p.q = q.ref;
+  p.k = k.ref;
+  p.v = v.ref;
+  p.out = o.ref;
+
+  if (prm.attn_mask.present() || prm.key_padding_mask.present()) {
+    if (p.varlen) {
+      fail(Code::mask_shape, "masks are not taken with the THD layout: express padding through cu_seqlens");
+    }
+  }
+  if (prm.attn_mask.present()) {
+    check_storage(prm.attn_mask, "attn_mask", false);
+    p.mask = lower_mask(prm.attn_mask, p);
+  }
+  if (prm.key_padding_mask.present()) {
+    check_storage(prm.key_padding_mask, "key_padding_mask", false);
+    p.key_padding = lower_key_padding(prm.key_padding_mask, p);
+  }
+
+  if (prm.window.left < -1 || prm.window.right < -1) {
+    fail(Code::window, str("window sides must be >= 0, or -1 for unbounded; got (", prm.window.left,
+                           ", ", prm.window.right, ")"));
+  }
+  p.causal = prm.is_causal;
+  p.align = prm.align;
+  p.window_left = prm.window.left;
+  p.window_right = prm.window.right;
+  if (p.causal) p.window_right = p.window_right < 0 ? 0 : std::min<std::int64_t>(p.window_right, 0);
+
+  p.scale = prm.scale ? *prm.scale : 1.0 / std::sqrt(static_cast<double>(p.D));
+  if (!std::isfinite(p.scale)) fail(Code::scale, str("scale must be finite, got ", p.scale));
+  if (!(prm.softcap >= 0.0) || !std::isfinite(prm.softcap)) {
+    fail(Code::softcap, str("softcap must be >= 0 and finite (0 = off), got ", prm.softcap));
+  }
+  p.softcap = prm.softcap;
+  if (!(prm.dropout_p >= 0.0 && prm.dropout_p < 1.0)) {
+    fail(Code::dropout, str("dropout_p must be in [0, 1), got ", prm.dropout_p));
+  }
+  p.dropout_p = prm.dropout_p;
+  p.dropout_seed = prm.dropout_seed;
+  p.dropout_offset = prm.dropout_offset;
+
+  if (prm.lse.present()) {
+    check_storage(prm.lse, "lse", true);
+    resolve_lse(prm.lse, p, layout);
+  }
+  return p;
+}
+
+}  // namespace attend::core

@@ -1,0 +1,272 @@
+// Random problems in host memory: inputs drawn from a seeded normal distribution and rounded to
+// the problem's dtype, masks and key padding with fully masked rows on purpose, outputs poisoned.
+#include "support/host_problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "common/elements.hpp"
+
+namespace attend::support {
+namespace {
+
+constexpr std::int64_t kRowPad = 3;  // odd padding: strided inputs are neither contiguous nor aligned
+
+std::int64_t bytes_of(std::int64_t elements, DType t) {
+  return elements * static_cast<std::int64_t>(size_of(t));
+}
+
+// Element offset of logical (b, s, h, d) in a q/k/v/out view of the given layout.
+std::int64_t offset_of(const TensorView& t, Layout layout, std::int64_t b, std::int64_t s,
+                       std::int64_t h, std::int64_t d) {
+  switch (layout) {
+    case Layout::BSHD: return b * t.strides[0] + s * t.strides[1] + h * t.strides[2] + d * t.strides[3];
+    case Layout::BHSD: return b * t.strides[0] + h * t.strides[1] + s * t.strides[2] + d * t.strides[3];
+    case Layout::THD: return s * t.strides[0] + h * t.strides[1] + d * t.strides[2];
+  }
+  return 0;
+}
+
+// Draws values in logical (b, s, h, d) order, so that the same seed gives the same numbers in
+// every layout and stride pattern, and stores them where the view says.
+void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout, std::mt19937_64& rng) {
+  std::int64_t span = 1;
+  for (int i = 0; i < t.rank; ++i) span += (t.shape[i] - 1) * t.strides[i];
+  buf.assign(static_cast<std::size_t>(bytes_of(std::max<std::int64_t>(span, 0), t.dtype)), std::byte{0});
+  const bool thd = layout == Layout::THD;
+  const std::int64_t B = thd ? 1 : t.shape[0];
+  const std::int64_t S = thd ? t.shape[0] : (layout == Layout::BSHD ? t.shape[1] : t.shape[2]);
+  const std::int64_t H = thd ? t.shape[1] : (layout == Layout::BSHD ? t.shape[2] : t.shape[1]);
+  const std::int64_t D = t.shape[t.rank - 1];
+  std::normal_distribution<double> dist(0.0, 1.0);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t s = 0; s < S; ++s)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t d = 0; d < D; ++d) {
+          common::store_element(buf.data(), t.dtype, offset_of(t, layout, b, s, h, d), dist(rng));
+        }
+}
+
+}  // namespace
+
+std::string ProblemSpec::describe() const {
+  std::ostringstream os;
+  os << name(dtype) << " B" << B << " Hq" << Hq << " Hkv" << Hkv << " Sq" << Sq << " Sk" << Sk
+     << " D" << D;
+  if (dv() != D) os << " Dv" << dv();
+  if (layout == Layout::BHSD) os << " BHSD";
+  if (varlen()) {
+    os << " varlen[";
+    for (std::size_t i = 0; i < seqlens_q.size(); ++i) {
+      os << (i ? "," : "") << seqlens_q[i] << "/" << seqlens_k[i];
+    }
+    os << "]";
+  }
+  if (causal) os << " causal-" << (align == Align::top_left ? "tl" : "br");
+  if (window.active()) os << " window(" << window.left << "," << window.right << ")";
+  if (softcap > 0) os << " softcap" << softcap;
+  if (mask != MaskKind::none) {
+    os << (mask == MaskKind::boolean ? " bool-mask(" : " add-mask(");
+    for (std::size_t i = 0; i < mask_shape.size(); ++i) os << (i ? "," : "") << mask_shape[i];
+    os << ")";
+  }
+  if (key_padding) os << " key-padding";
+  if (dropout_p > 0) os << " dropout" << dropout_p;
+  if (lse) os << " lse";
+  if (strided) os << " strided";
+  return os.str();
+}
+
+HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
+  ProblemSpec& s = spec_;
+  if (s.varlen()) {
+    s.layout = Layout::THD;
+    s.B = static_cast<std::int64_t>(s.seqlens_q.size());
+    cu_q_.assign(1, 0);
+    cu_k_.assign(1, 0);
+    for (std::size_t i = 0; i < s.seqlens_q.size(); ++i) {
+      cu_q_.push_back(cu_q_.back() + static_cast<std::int32_t>(s.seqlens_q[i]));
+      cu_k_.push_back(cu_k_.back() + static_cast<std::int32_t>(s.seqlens_k[i]));
+    }
+    s.Sq = *std::max_element(s.seqlens_q.begin(), s.seqlens_q.end());
+    s.Sk = *std::max_element(s.seqlens_k.begin(), s.seqlens_k.end());
+  }
+  std::mt19937_64 rng(s.seed);
+  const std::int64_t pad = s.strided ? kRowPad : 0;
+  fill_normal(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng);
+  fill_normal(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng);
+  fill_normal(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng);
+
+  if (s.mask != MaskKind::none) {
+    if (s.mask_shape.empty()) s.mask_shape = {s.B, s.Hq, s.Sq, s.Sk};
+    const std::int64_t n = std::accumulate(s.mask_shape.begin(), s.mask_shape.end(),
+                                           std::int64_t{1}, std::multiplies<>());
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    if (s.mask == MaskKind::boolean) {
+      mask_.resize(static_cast<std::size_t>(n));
+      for (auto& m : mask_) m = std::byte{u(rng) < s.mask_keep ? std::uint8_t{1} : std::uint8_t{0}};
+    } else {
+      const DType mt = s.dtype;
+      mask_.resize(static_cast<std::size_t>(bytes_of(n, mt)));
+      std::normal_distribution<double> dist(0.0, 1.0);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double x = u(rng) < 0.1 ? -std::numeric_limits<double>::infinity() : dist(rng);
+        common::store_element(mask_.data(), mt, i, x);
+      }
+    }
+  }
+  if (s.key_padding) {
+    key_padding_.assign(static_cast<std::size_t>(s.B * s.Sk), std::byte{0});
+    std::uniform_int_distribution<std::int64_t> len(0, s.Sk);
+    for (std::int64_t b = 0; b < s.B; ++b) {
+      const std::int64_t keep = (b == 1) ? 0 : len(rng);  // batch 1 is fully padded
+      for (std::int64_t j = 0; j < keep; ++j) key_padding_[b * s.Sk + j] = std::byte{1};
+    }
+  }
+}
+
+std::int64_t HostProblem::q_rows() const { return spec_.varlen() ? cu_q_.back() : spec_.Sq; }
+std::int64_t HostProblem::k_rows() const { return spec_.varlen() ? cu_k_.back() : spec_.Sk; }
+
+std::int64_t HostProblem::out_elements() const {
+  return (spec_.varlen() ? 1 : spec_.B) * q_rows() * spec_.Hq * spec_.dv();
+}
+
+double HostProblem::flops() const {
+  double pairs = 0;
+  if (spec_.varlen()) {
+    for (std::size_t i = 0; i < spec_.seqlens_q.size(); ++i) {
+      pairs += static_cast<double>(spec_.seqlens_q[i]) * static_cast<double>(spec_.seqlens_k[i]);
+    }
+  } else {
+    pairs = static_cast<double>(spec_.B) * static_cast<double>(spec_.Sq) * static_cast<double>(spec_.Sk);
+  }
+  const double f = 2.0 * pairs * static_cast<double>(spec_.Hq) * static_cast<double>(spec_.D + spec_.dv());
+  return spec_.causal ? f / 2 : f;
+}
+
+TensorView HostProblem::qkv_view(const std::byte* buf, std::int64_t rows, std::int64_t heads,
+                                 std::int64_t dim, std::int64_t pad) const {
+  void* data = const_cast<std::byte*>(buf);
+  const DType t = spec_.dtype;
+  switch (spec_.layout) {
+    case Layout::BSHD: {
+      const std::int64_t row = heads * dim + pad;
+      return view(data, t, cpu, {spec_.B, rows, heads, dim}, {rows * row, row, dim, 1});
+    }
+    case Layout::BHSD: {
+      const std::int64_t row = dim + pad;
+      return view(data, t, cpu, {spec_.B, heads, rows, dim}, {heads * rows * row, rows * row, row, 1});
+    }
+    case Layout::THD: {
+      const std::int64_t row = heads * dim + pad;
+      return view(data, t, cpu, {rows, heads, dim}, {row, dim, 1});
+    }
+  }
+  return {};
+}
+
+Output HostProblem::make_output() const {
+  Output o;
+  const std::int64_t n = out_elements();
+  o.out.resize(static_cast<std::size_t>(bytes_of(n, spec_.dtype)));
+  for (std::int64_t i = 0; i < n; ++i) {
+    common::store_element(o.out.data(), spec_.dtype, i, std::numeric_limits<double>::quiet_NaN());
+  }
+  if (spec_.lse) {
+    o.lse.assign(static_cast<std::size_t>((spec_.varlen() ? 1 : spec_.B) * spec_.Hq * q_rows()),
+                 std::numeric_limits<float>::quiet_NaN());
+  }
+  return o;
+}
+
+Params HostProblem::params(Output& o) const {
+  const ProblemSpec& s = spec_;
+  const std::int64_t pad = s.strided ? kRowPad : 0;
+  Params p;
+  p.layout = s.layout;
+  p.q = qkv_view(q_.data(), q_rows(), s.Hq, s.D, pad);
+  p.k = qkv_view(k_.data(), k_rows(), s.Hkv, s.D, pad);
+  p.v = qkv_view(v_.data(), k_rows(), s.Hkv, s.dv(), pad);
+  p.out = qkv_view(o.out.data(), q_rows(), s.Hq, s.dv(), 0);
+  p.is_causal = s.causal;
+  p.align = s.align;
+  p.window = s.window;
+  p.softcap = s.softcap;
+  p.scale = s.scale;
+  p.enable_gqa = s.Hq != s.Hkv;
+  p.dropout_p = s.dropout_p;
+  p.dropout_seed = s.seed * 7919 + 17;
+  p.dropout_offset = 3;
+  if (s.mask != MaskKind::none) {
+    TensorView m;
+    m.data = const_cast<std::byte*>(mask_.data());
+    m.dtype = s.mask == MaskKind::boolean ? DType::boolean : s.dtype;
+    m.rank = static_cast<int>(s.mask_shape.size());
+    std::int64_t stride = 1;
+    for (int i = m.rank - 1; i >= 0; --i) {
+      m.shape[i] = s.mask_shape[i];
+      m.strides[i] = stride;
+      stride *= s.mask_shape[i];
+    }
+    p.attn_mask = m;
+  }
+  if (s.key_padding) {
+    p.key_padding_mask = view(const_cast<std::byte*>(key_padding_.data()), DType::boolean, cpu, {s.B, s.Sk});
+  }
+  if (s.lse) {
+    p.lse = s.varlen() ? view(o.lse.data(), DType::f32, cpu, {s.Hq, q_rows()})
+                       : view(o.lse.data(), DType::f32, cpu, {s.B, s.Hq, s.Sq});
+  }
+  if (s.varlen()) {
+    const auto n = static_cast<std::int64_t>(cu_q_.size());
+    p.cu_seqlens_q = view(const_cast<std::int32_t*>(cu_q_.data()), DType::i32, cpu, {n});
+    p.cu_seqlens_k = view(const_cast<std::int32_t*>(cu_k_.data()), DType::i32, cpu, {n});
+    p.max_seqlen_q = s.Sq;
+    p.max_seqlen_k = s.Sk;
+  }
+  return p;
+}
+
+Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
+  Comparison c;
+  const DType t = p.spec().dtype;
+  double diff2 = 0.0, ref2 = 0.0;
+  for (std::int64_t i = 0; i < p.out_elements(); ++i) {
+    const double a = common::load_element(got.out.data(), t, i);
+    const double r = common::load_element(ref.out.data(), t, i);
+    if (std::isnan(a) != std::isnan(r)) {
+      ++c.nan;
+      continue;
+    }
+    if (std::isnan(r)) continue;
+    diff2 += (a - r) * (a - r);
+    ref2 += r * r;
+    c.max_abs = std::max(c.max_abs, std::abs(a - r));
+  }
+  c.rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  for (std::size_t i = 0; i < ref.lse.size() && i < got.lse.size(); ++i) {
+    const double a = got.lse[i], r = ref.lse[i];
+    const bool a_fin = std::isfinite(a), r_fin = std::isfinite(r);
+    if (a_fin != r_fin || (!a_fin && !(a == r))) {
+      ++c.lse_mismatch;
+      continue;
+    }
+    if (a_fin) c.lse_max_abs = std::max(c.lse_max_abs, std::abs(a - r));
+  }
+  return c;
+}
+
+double tolerance(DType t) {
+  switch (t) {
+    case DType::f64: return 1e-10;
+    case DType::f32: return 1e-5;
+    default: return 1e-2;
+  }
+}
+
+}  // namespace attend::support

@@ -1,0 +1,86 @@
+// Owning host buffers for a random attention problem, described by a ProblemSpec. Used by the
+// tests, `attend run/check/bench` and the benchmarks: the one way this project makes inputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attend/params.hpp"
+
+namespace attend::support {
+
+enum class MaskKind { none, boolean, additive };
+
+struct ProblemSpec {
+  std::int64_t B = 1, Hq = 1, Hkv = 1, Sq = 1, Sk = 1, D = 64;
+  std::int64_t Dv = 0;  // 0: same as D
+  DType dtype = DType::f32;
+  Layout layout = Layout::BSHD;
+  bool causal = false;
+  Align align = Align::top_left;
+  Window window;
+  double softcap = 0.0;
+  std::optional<double> scale;
+  MaskKind mask = MaskKind::none;
+  std::vector<std::int64_t> mask_shape;  // empty: (B, Hq, Sq, Sk); sizes of 1 broadcast
+  double mask_keep = 0.8;                // fraction of bool-mask entries that may attend
+  bool key_padding = false;              // random key lengths per batch, one batch fully padded if B > 1
+  double dropout_p = 0.0;
+  bool lse = false;
+  std::vector<std::int64_t> seqlens_q, seqlens_k;  // non-empty: varlen THD (B = their count)
+  bool strided = false;  // q/k/v rows padded, so nothing is contiguous
+  std::uint64_t seed = 1;
+
+  std::int64_t dv() const { return Dv > 0 ? Dv : D; }
+  bool varlen() const { return !seqlens_q.empty(); }
+  std::string describe() const;
+};
+
+// An output slot: `out` in the problem's dtype and layout, `lse` in fp32.
+struct Output {
+  std::vector<std::byte> out;
+  std::vector<float> lse;
+};
+
+class HostProblem {
+ public:
+  explicit HostProblem(ProblemSpec spec);
+
+  const ProblemSpec& spec() const { return spec_; }
+  // Output buffers poisoned with NaN, so an element a backend forgets to write fails comparisons.
+  Output make_output() const;
+  // Params over this problem's inputs writing into `o` (which must come from make_output()).
+  Params params(Output& o) const;
+  // Rows of q/out (total tokens for varlen) and of k/v.
+  std::int64_t q_rows() const;
+  std::int64_t k_rows() const;
+  std::int64_t out_elements() const;
+  double flops() const;
+
+ private:
+  TensorView qkv_view(const std::byte* buf, std::int64_t rows, std::int64_t heads, std::int64_t dim,
+                      std::int64_t row_pad) const;
+
+  ProblemSpec spec_;
+  std::vector<std::byte> q_, k_, v_, mask_, key_padding_;
+  std::vector<std::int32_t> cu_q_, cu_k_;
+};
+
+struct Comparison {
+  double rel_l2 = 0.0;    // ||a - ref|| / ||ref||
+  double max_abs = 0.0;
+  std::int64_t nan = 0;   // elements NaN in a but not in ref (unwritten or broken)
+  double lse_max_abs = 0.0;
+  std::int64_t lse_mismatch = 0;  // -inf/finite disagreements
+};
+
+// Compares a backend's output with the reference's, element by element in fp64.
+Comparison compare(const HostProblem& p, const Output& got, const Output& ref);
+
+// Tolerance of DESIGN §7 for a dtype: fp32 1e-5, bf16/fp16 1e-2, fp64 1e-10.
+double tolerance(DType t);
+
+}  // namespace attend::support

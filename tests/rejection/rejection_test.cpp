@@ -1,0 +1,186 @@
+// Bad input -> attend::Error with an exact code; backend refusals -> exact reason codes. Each
+// case starts from a valid problem and breaks one thing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <set>
+
+#include "attend/attend.hpp"
+#include "support/host_problem.hpp"
+
+namespace attend {
+namespace {
+
+struct BadInput {
+  const char* name;
+  Code code;
+  std::function<void(Params&)> breakit;
+};
+
+support::ProblemSpec valid_spec() {
+  support::ProblemSpec s;
+  s.B = 2, s.Hq = 4, s.Hkv = 2, s.Sq = 6, s.Sk = 5, s.D = 8;
+  s.mask = support::MaskKind::boolean;
+  s.lse = true;
+  return s;
+}
+
+alignas(64) float scratch[1024];
+
+const std::vector<BadInput>& bad_inputs() {
+  static const std::vector<BadInput> cases = {
+      {"q absent", Code::rank, [](Params& p) { p.q = {}; }},
+      {"q rank 3 in BSHD", Code::rank, [](Params& p) { p.q.rank = 3; }},
+      {"k head dim differs", Code::shape, [](Params& p) { p.k.shape[3] = 7; }},
+      {"v length differs from k", Code::shape, [](Params& p) { p.v.shape[1] = 4; }},
+      {"batch differs", Code::shape, [](Params& p) { p.k.shape[0] = 1; }},
+      {"out heads differ", Code::shape, [](Params& p) { p.out.shape[2] = 2; }},
+      {"out rows differ", Code::shape, [](Params& p) { p.out.shape[1] = 5; }},
+      {"negative size", Code::shape, [](Params& p) { p.q.shape[1] = -6; }},
+      {"head dim 0", Code::head_dim, [](Params& p) { p.q.shape[3] = p.k.shape[3] = 0; }},
+      {"k/v dtype differ", Code::dtype_mismatch, [](Params& p) { p.k.dtype = DType::f16; }},
+      {"out dtype differs", Code::dtype_mismatch, [](Params& p) { p.out.dtype = DType::bf16; }},
+      {"integer q", Code::dtype, [](Params& p) { p.q.dtype = p.k.dtype = p.v.dtype = p.out.dtype = DType::i32; }},
+      {"gqa not enabled", Code::gqa, [](Params& p) { p.enable_gqa = false; }},
+      {"gqa not divisible", Code::gqa,
+       [](Params& p) { p.q.shape[2] = p.out.shape[2] = 3; p.attn_mask = {}; p.lse = {}; }},
+      {"negative stride", Code::stride, [](Params& p) { p.q.strides[1] = -p.q.strides[1]; }},
+      {"overlapping out", Code::stride, [](Params& p) { p.out.strides[1] = 0; }},
+      {"offset overflow", Code::overflow, [](Params& p) { p.k.strides[0] = std::numeric_limits<std::int64_t>::max() / 2; }},
+      {"size overflow", Code::overflow,
+       [](Params& p) { p.q.shape[0] = p.k.shape[0] = p.v.shape[0] = p.out.shape[0] = std::int64_t{1} << 62; }},
+      {"null q", Code::null_pointer, [](Params& p) { p.q.data = nullptr; }},
+      {"misaligned q", Code::alignment,
+       [](Params& p) { p.q.data = reinterpret_cast<char*>(scratch) + 1; }},
+      {"device mismatch", Code::device_mismatch, [](Params& p) { p.k.device = Device::cuda(0); }},
+      {"mask wrong shape", Code::mask_shape, [](Params& p) { p.attn_mask.shape[3] = 4; }},
+      {"mask rank 1", Code::mask_shape, [](Params& p) { p.attn_mask.rank = 1; }},
+      {"integer mask", Code::mask, [](Params& p) { p.attn_mask.dtype = DType::i32; }},
+      {"key padding wrong shape", Code::mask_shape,
+       [](Params& p) { p.key_padding_mask = view(scratch, boolean, cpu, {2, 4}); }},
+      {"key padding not bool", Code::mask,
+       [](Params& p) { p.key_padding_mask = view(scratch, f32, cpu, {2, 5}); }},
+      {"lse wrong dtype", Code::lse, [](Params& p) { p.lse.dtype = DType::f16; }},
+      {"lse wrong shape", Code::lse, [](Params& p) { p.lse.shape[2] = 5; }},
+      {"dropout 1", Code::dropout, [](Params& p) { p.dropout_p = 1.0; }},
+      {"dropout negative", Code::dropout, [](Params& p) { p.dropout_p = -0.1; }},
+      {"dropout NaN", Code::dropout, [](Params& p) { p.dropout_p = std::nan(""); }},
+      {"softcap negative", Code::softcap, [](Params& p) { p.softcap = -1.0; }},
+      {"softcap inf", Code::softcap, [](Params& p) { p.softcap = std::numeric_limits<double>::infinity(); }},
+      {"scale NaN", Code::scale, [](Params& p) { p.scale = std::nan(""); }},
+      {"window -2", Code::window, [](Params& p) { p.window = {-2, 0}; }},
+      {"cu_seqlens with BSHD", Code::varlen,
+       [](Params& p) { p.cu_seqlens_q = p.cu_seqlens_k = view(scratch, i32, cpu, {3}); }},
+      {"BSHD tensors under THD", Code::rank, [](Params& p) { p.layout = Layout::THD; }},
+      {"unknown layout", Code::layout, [](Params& p) { p.layout = static_cast<Layout>(9); }},
+  };
+  return cases;
+}
+
+void PrintTo(const BadInput& b, std::ostream* os) { *os << b.name; }
+
+class Rejection : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(Rejection, ThrowsTheExactCode) {
+  support::HostProblem problem(valid_spec());
+  support::Output o = problem.make_output();
+  Params p = problem.params(o);
+  ASSERT_NO_THROW(explain(p)) << "the unbroken problem must be valid";
+  GetParam().breakit(p);
+  for (const char* backend : {"auto", "math", "cpu_flash"}) {
+    try {
+      attention(p, backend);
+      FAIL() << GetParam().name << ": expected attend::Error on " << backend;
+    } catch (const NoBackendError& e) {
+      FAIL() << GetParam().name << ": input errors come before backend choice, got\n" << e.what();
+    } catch (const Error& e) {
+      EXPECT_EQ(code_name(e.code()), code_name(GetParam().code)) << GetParam().name << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("attend: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_THROW(explain(p), Error) << "explain refuses the same input";
+}
+
+INSTANTIATE_TEST_SUITE_P(BadInputs, Rejection, ::testing::ValuesIn(bad_inputs()),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });
+
+// Varlen-specific input errors, on a packed problem.
+TEST(RejectionVarlen, CuSeqlensMustBeValid) {
+  support::ProblemSpec s;
+  s.Hq = s.Hkv = 2, s.D = 8;
+  s.seqlens_q = {3, 4};
+  s.seqlens_k = {2, 5};
+  support::HostProblem problem(s);
+  auto expect_code = [&](const std::function<void(Params&, std::vector<std::int32_t>&)>& breakit, Code code) {
+    support::Output o = problem.make_output();
+    Params p = problem.params(o);
+    std::vector<std::int32_t> cu(static_cast<const std::int32_t*>(p.cu_seqlens_q.data),
+                                 static_cast<const std::int32_t*>(p.cu_seqlens_q.data) + 3);
+    breakit(p, cu);
+    p.cu_seqlens_q.data = cu.data();
+    try {
+      attention(p, "math");
+      ADD_FAILURE() << "expected " << code_name(code);
+    } catch (const Error& e) {
+      EXPECT_EQ(code_name(e.code()), code_name(code)) << e.what();
+    }
+  };
+  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {0, 5, 3}; }, Code::varlen);   // decreasing
+  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {1, 3, 7}; }, Code::varlen);   // not from 0
+  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {0, 3, 9}; }, Code::varlen);   // beyond tensor
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.max_seqlen_q = 2; }, Code::varlen);  // hint too small
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.dtype = DType::i64; }, Code::varlen);
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.shape[0] = 2; }, Code::varlen);
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k = {}; }, Code::varlen);
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.attn_mask = view(scratch, boolean, cpu, {7, 7}); },
+              Code::mask_shape);
+}
+
+// Backend refusals: valid input that a backend cannot run. Every reason is reported.
+TEST(BackendRefusal, CpuFlashRefusesWhatItCannotRunWithEveryReason) {
+  support::ProblemSpec s = valid_spec();
+  s.dtype = DType::f64;
+  s.D = 600;
+  support::HostProblem problem(s);
+  support::Output o = problem.make_output();
+  const Params p = problem.params(o);
+  try {
+    attention(p, "cpu_flash");
+    FAIL() << "expected NoBackendError";
+  } catch (const NoBackendError& e) {
+    std::set<Code> codes;
+    for (const Reason& r : e.verdicts().at(0).reasons) codes.insert(r.code);
+    EXPECT_TRUE(codes.count(Code::dtype)) << e.what();
+    EXPECT_TRUE(codes.count(Code::head_dim)) << e.what();
+    EXPECT_EQ(e.code(), Code::unavailable);
+  }
+  EXPECT_NO_THROW(attention(p, "math")) << "the reference takes it";
+  EXPECT_NO_THROW(attention(p)) << "auto falls back to a backend that can";
+}
+
+TEST(BackendRefusal, CpuBackendsRefuseDeviceTensors) {
+  alignas(64) static float fake[64];
+  Params p;
+  p.q = view(fake, f32, Device::cuda(0), {1, 2, 1, 8});
+  p.k = p.v = p.q;
+  p.out = view(fake + 16, f32, Device::cuda(0), {1, 2, 1, 8});
+  for (const char* id : {"math", "cpu_flash"}) {
+    try {
+      attention(p, id);
+      FAIL() << "expected NoBackendError";
+    } catch (const NoBackendError& e) {
+      bool device = false;
+      for (const Reason& r : e.verdicts().at(0).reasons) device |= r.code == Code::device;
+      EXPECT_TRUE(device) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attend
