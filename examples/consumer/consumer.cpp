@@ -1,7 +1,6 @@
 // The smallest complete use of attend: views over your own buffers, one call, an answer checked
 // against the reference backend.
 #include <attend/attend.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <vector>

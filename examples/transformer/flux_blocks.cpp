@@ -4,7 +4,6 @@
 //
 //   flux_blocks [tokens] [blocks] [backend]     e.g. flux_blocks 256 4 cpu_flash
 #include <attend/attend.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -128,9 +127,12 @@ int main(int argc, char** argv) {
     const auto t1 = std::chrono::steady_clock::now();
     const Matrix r = reference.forward(x, tokens);
     const auto t2 = std::chrono::steady_clock::now();
-    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    auto ms = [](auto a, auto b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
     std::printf("%d blocks, %lld tokens: %s %.1f ms, math %.1f ms, rel. difference %.2e\n", depth,
-                static_cast<long long>(tokens), backend.c_str(), ms(t0, t1), ms(t1, t2), rel_diff(y, r));
+                static_cast<long long>(tokens), backend.c_str(), ms(t0, t1), ms(t1, t2),
+                rel_diff(y, r));
     return rel_diff(y, r) < 1e-4 ? 0 : 1;
   } catch (const attend::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -17,12 +17,12 @@ namespace attend {
 
 struct Capabilities {
   DeviceKind device = DeviceKind::cpu;
-  int min_sm = 0;  // CUDA compute capability as major*10+minor; 0 = any
-  int max_sm = 0;  // 0 = no upper bound
-  std::vector<DType> dtypes;         // q/k/v element types
-  std::vector<Layout> layouts;       // accepted layouts (THD implies varlen)
-  std::int64_t head_dim_min = 1;     // for D and Dv
-  std::int64_t head_dim_max = 0;     // 0 = unbounded
+  int min_sm = 0;                 // CUDA compute capability as major*10+minor; 0 = any
+  int max_sm = 0;                 // 0 = no upper bound
+  std::vector<DType> dtypes;      // q/k/v element types
+  std::vector<Layout> layouts;    // accepted layouts (THD implies varlen)
+  std::int64_t head_dim_min = 1;  // for D and Dv
+  std::int64_t head_dim_max = 0;  // 0 = unbounded
   std::int64_t head_dim_multiple = 1;
   bool different_v_head_dim = false;  // Dv != D
   bool bool_mask = false;

@@ -32,7 +32,8 @@ class Attention {
   std::optional<std::string> backend_;
 };
 
-// A model exposes its attention layers through `for_each_attention_layer(f)`, calling f(Attention&).
+// A model exposes its attention layers through `for_each_attention_layer(f)`, calling
+// f(Attention&).
 template <class Model>
 concept AttentionModel = requires(Model& model) {
   model.for_each_attention_layer([](Attention&) {});

@@ -27,7 +27,7 @@ std::string_view source_name(Source s) noexcept;
 struct Explanation {
   std::string requested;  // the id asked for (may be "auto")
   Source source = Source::process_default;
-  std::string chosen;     // the backend that would run; empty if none can
+  std::string chosen;             // the backend that would run; empty if none can
   std::vector<Verdict> verdicts;  // every registered backend, best-ranked first
 };
 

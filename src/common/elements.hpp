@@ -12,30 +12,47 @@ namespace attend::common {
 
 inline double load_element(const void* base, DType t, std::int64_t offset) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(base)[offset];
-    case DType::f64: return static_cast<const double*>(base)[offset];
-    case DType::bf16: return bf16_to_float(static_cast<const std::uint16_t*>(base)[offset]);
-    case DType::f16: return fp16_to_float(static_cast<const std::uint16_t*>(base)[offset]);
-    case DType::boolean: return static_cast<const std::uint8_t*>(base)[offset] != 0 ? 1.0 : 0.0;
-    case DType::i32: return static_cast<const std::int32_t*>(base)[offset];
-    case DType::i64: return static_cast<double>(static_cast<const std::int64_t*>(base)[offset]);
+    case DType::f32:
+      return static_cast<const float*>(base)[offset];
+    case DType::f64:
+      return static_cast<const double*>(base)[offset];
+    case DType::bf16:
+      return bf16_to_float(static_cast<const std::uint16_t*>(base)[offset]);
+    case DType::f16:
+      return fp16_to_float(static_cast<const std::uint16_t*>(base)[offset]);
+    case DType::boolean:
+      return static_cast<const std::uint8_t*>(base)[offset] != 0 ? 1.0 : 0.0;
+    case DType::i32:
+      return static_cast<const std::int32_t*>(base)[offset];
+    case DType::i64:
+      return static_cast<double>(static_cast<const std::int64_t*>(base)[offset]);
   }
   return 0.0;
 }
 
 inline void store_element(void* base, DType t, std::int64_t offset, double value) {
   switch (t) {
-    case DType::f32: static_cast<float*>(base)[offset] = static_cast<float>(value); break;
-    case DType::f64: static_cast<double*>(base)[offset] = value; break;
+    case DType::f32:
+      static_cast<float*>(base)[offset] = static_cast<float>(value);
+      break;
+    case DType::f64:
+      static_cast<double*>(base)[offset] = value;
+      break;
     case DType::bf16:
       static_cast<std::uint16_t*>(base)[offset] = float_to_bf16(static_cast<float>(value));
       break;
     case DType::f16:
       static_cast<std::uint16_t*>(base)[offset] = float_to_fp16(static_cast<float>(value));
       break;
-    case DType::boolean: static_cast<std::uint8_t*>(base)[offset] = value != 0.0; break;
-    case DType::i32: static_cast<std::int32_t*>(base)[offset] = static_cast<std::int32_t>(value); break;
-    case DType::i64: static_cast<std::int64_t*>(base)[offset] = static_cast<std::int64_t>(value); break;
+    case DType::boolean:
+      static_cast<std::uint8_t*>(base)[offset] = value != 0.0;
+      break;
+    case DType::i32:
+      static_cast<std::int32_t*>(base)[offset] = static_cast<std::int32_t>(value);
+      break;
+    case DType::i64:
+      static_cast<std::int64_t*>(base)[offset] = static_cast<std::int64_t>(value);
+      break;
   }
 }
 

@@ -15,7 +15,7 @@ inline double mask_term(const MaskRef& m, std::int64_t b, std::int64_t h, std::i
   const std::int64_t off = b * m.sb + h * m.sh + i * m.sq + j * m.sk;
   if (m.dtype == DType::boolean) {
     return static_cast<const std::uint8_t*>(m.data)[off] ? 0.0
-                                                          : -std::numeric_limits<double>::infinity();
+                                                         : -std::numeric_limits<double>::infinity();
   }
   return load_element(m.data, m.dtype, off);
 }

@@ -39,8 +39,9 @@ ATTEND_HD float dropout_uniform(std::uint64_t seed, std::uint64_t offset, std::i
   const Philox4 counter{{static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(i),
                          static_cast<std::uint32_t>(h) ^ (static_cast<std::uint32_t>(b) << 16),
                          static_cast<std::uint32_t>(offset) ^ static_cast<std::uint32_t>(b >> 16)}};
-  const Philox4 r = philox4x32_10(counter, static_cast<std::uint32_t>(seed) ^ static_cast<std::uint32_t>(offset >> 32),
-                                  static_cast<std::uint32_t>(seed >> 32));
+  const Philox4 r = philox4x32_10(
+      counter, static_cast<std::uint32_t>(seed) ^ static_cast<std::uint32_t>(offset >> 32),
+      static_cast<std::uint32_t>(seed >> 32));
   return static_cast<float>(r.x[0] >> 8) * (1.0f / 16777216.0f);
 }
 

@@ -30,8 +30,8 @@ struct KeyRange {
   std::int64_t lo, hi;
 };
 
-ATTEND_HD KeyRange visible_keys(std::int64_t i, std::int64_t q_len, std::int64_t k_len,
-                                Align align, std::int64_t left, std::int64_t right) {
+ATTEND_HD KeyRange visible_keys(std::int64_t i, std::int64_t q_len, std::int64_t k_len, Align align,
+                                std::int64_t left, std::int64_t right) {
   const std::int64_t pos = i + (align == Align::bottom_right ? k_len - q_len : 0);
   std::int64_t lo = left >= 0 ? pos - left : 0;
   std::int64_t hi = right >= 0 ? pos + right + 1 : k_len;

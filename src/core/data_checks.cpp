@@ -33,10 +33,11 @@ void scan_finite(const Problem& p, const TensorRef& t, std::int64_t batches, std
     for (std::int64_t s = 0; s < rows; ++s) {
       for (std::int64_t h = 0; h < heads; ++h) {
         for (std::int64_t d = 0; d < dim; ++d) {
-          const double x = common::load_element(t.data, p.dtype, b * t.sb + s * t.ss + h * t.sh + d * t.sd);
+          const double x =
+              common::load_element(t.data, p.dtype, b * t.sb + s * t.ss + h * t.sh + d * t.sd);
           if (!std::isfinite(x)) {
-            throw Error(Code::data, core::str("attend: data check: ", name, " has ", x, " at (b=", b,
-                                              ", s=", s, ", h=", h, ", d=", d, ")"));
+            throw Error(Code::data, core::str("attend: data check: ", name, " has ", x,
+                                              " at (b=", b, ", s=", s, ", h=", h, ", d=", d, ")"));
           }
         }
       }
@@ -65,19 +66,24 @@ void report_fully_masked_rows(const Problem& p) {
     }
   }
   if (count > 0) {
-    std::fprintf(stderr,
-                 "attend: data check: %lld fully masked query rows (first at b=%lld h=%lld q=%lld); "
-                 "their output is 0 and their LSE -inf\n",
-                 static_cast<long long>(count), static_cast<long long>(first[0]),
-                 static_cast<long long>(first[1]), static_cast<long long>(first[2]));
+    std::fprintf(
+        stderr,
+        "attend: data check: %lld fully masked query rows (first at b=%lld h=%lld q=%lld); "
+        "their output is 0 and their LSE -inf\n",
+        static_cast<long long>(count), static_cast<long long>(first[0]),
+        static_cast<long long>(first[1]), static_cast<long long>(first[2]));
   }
 }
 
 }  // namespace
 
-void set_data_checks(bool enabled) { checks_state.store(enabled ? 1 : 0); }
+void set_data_checks(bool enabled) {
+  checks_state.store(enabled ? 1 : 0);
+}
 
-bool data_checks_enabled() { return core::data_checks_on(); }
+bool data_checks_enabled() {
+  return core::data_checks_on();
+}
 
 namespace core {
 

@@ -53,7 +53,8 @@ const Entry& named_entry(const Snapshot& snap, std::string_view id) {
   std::vector<Verdict> verdicts{verdict_for(e, p)};
   std::string could;
   for (const Entry& other : snap) {
-    if (&other != &e && passes(other, p)) could += (could.empty() ? "" : ", ") + std::string(other.backend->id());
+    if (&other != &e && passes(other, p))
+      could += (could.empty() ? "" : ", ") + std::string(other.backend->id());
   }
   verdicts.front().notes.push_back(could.empty() ? "no registered backend can run this problem"
                                                  : "backends that can run it: " + could);
@@ -103,21 +104,29 @@ Explanation explain(const Params& params, Request request) {
 
 std::string_view source_name(Source s) noexcept {
   switch (s) {
-    case Source::argument: return "argument";
-    case Source::scope: return "scope";
-    case Source::layer: return "layer";
-    case Source::process_default: return "default";
+    case Source::argument:
+      return "argument";
+    case Source::scope:
+      return "scope";
+    case Source::layer:
+      return "layer";
+    case Source::process_default:
+      return "default";
   }
   return "?";
 }
 
-void attention(const Params& params) { core::dispatch(params, core::pick(nullptr)); }
+void attention(const Params& params) {
+  core::dispatch(params, core::pick(nullptr));
+}
 
 void attention(const Params& params, std::string_view backend) {
   core::dispatch(params, {backend, Source::argument});
 }
 
-Explanation explain(const Params& params) { return core::explain(params, core::pick(nullptr)); }
+Explanation explain(const Params& params) {
+  return core::explain(params, core::pick(nullptr));
+}
 
 Explanation explain(const Params& params, std::string_view backend) {
   return core::explain(params, {backend, Source::argument});

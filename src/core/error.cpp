@@ -10,37 +10,68 @@ namespace attend {
 
 std::string_view code_name(Code c) noexcept {
   switch (c) {
-    case Code::ok: return "ok";
-    case Code::unavailable: return "unavailable";
-    case Code::unknown_backend: return "unknown_backend";
-    case Code::device: return "device";
-    case Code::device_mismatch: return "device_mismatch";
-    case Code::dtype: return "dtype";
-    case Code::dtype_mismatch: return "dtype_mismatch";
-    case Code::rank: return "rank";
-    case Code::shape: return "shape";
-    case Code::head_dim: return "head_dim";
-    case Code::head_dim_v: return "head_dim_v";
-    case Code::layout: return "layout";
-    case Code::stride: return "stride";
-    case Code::alignment: return "alignment";
-    case Code::null_pointer: return "null_pointer";
-    case Code::overflow: return "overflow";
-    case Code::mask: return "mask";
-    case Code::mask_shape: return "mask_shape";
-    case Code::mask_with_causal: return "mask_with_causal";
-    case Code::causal_align: return "causal_align";
-    case Code::gqa: return "gqa";
-    case Code::dropout: return "dropout";
-    case Code::lse: return "lse";
-    case Code::varlen: return "varlen";
-    case Code::window: return "window";
-    case Code::softcap: return "softcap";
-    case Code::scale: return "scale";
-    case Code::data: return "data";
-    case Code::runtime: return "runtime";
-    case Code::plugin: return "plugin";
-    case Code::usage: return "usage";
+    case Code::ok:
+      return "ok";
+    case Code::unavailable:
+      return "unavailable";
+    case Code::unknown_backend:
+      return "unknown_backend";
+    case Code::device:
+      return "device";
+    case Code::device_mismatch:
+      return "device_mismatch";
+    case Code::dtype:
+      return "dtype";
+    case Code::dtype_mismatch:
+      return "dtype_mismatch";
+    case Code::rank:
+      return "rank";
+    case Code::shape:
+      return "shape";
+    case Code::head_dim:
+      return "head_dim";
+    case Code::head_dim_v:
+      return "head_dim_v";
+    case Code::layout:
+      return "layout";
+    case Code::stride:
+      return "stride";
+    case Code::alignment:
+      return "alignment";
+    case Code::null_pointer:
+      return "null_pointer";
+    case Code::overflow:
+      return "overflow";
+    case Code::mask:
+      return "mask";
+    case Code::mask_shape:
+      return "mask_shape";
+    case Code::mask_with_causal:
+      return "mask_with_causal";
+    case Code::causal_align:
+      return "causal_align";
+    case Code::gqa:
+      return "gqa";
+    case Code::dropout:
+      return "dropout";
+    case Code::lse:
+      return "lse";
+    case Code::varlen:
+      return "varlen";
+    case Code::window:
+      return "window";
+    case Code::softcap:
+      return "softcap";
+    case Code::scale:
+      return "scale";
+    case Code::data:
+      return "data";
+    case Code::runtime:
+      return "runtime";
+    case Code::plugin:
+      return "plugin";
+    case Code::usage:
+      return "usage";
   }
   return "?";
 }

@@ -17,7 +17,8 @@ bool contains(const std::vector<T>& items, T value) {
 }
 
 std::string head_dim_rule(const Capabilities& c) {
-  std::string s = str(c.head_dim_min, "..", c.head_dim_max > 0 ? std::to_string(c.head_dim_max) : "");
+  std::string s =
+      str(c.head_dim_min, "..", c.head_dim_max > 0 ? std::to_string(c.head_dim_max) : "");
   if (c.head_dim_multiple > 1) s += str(", multiple of ", c.head_dim_multiple);
   return s;
 }
@@ -34,14 +35,16 @@ bool aligned(const void* p, int bytes) {
 void check_layout_and_strides(const Capabilities& c, const Problem& p, ReasonSink& sink) {
   const Params& prm = *p.params;
   if (!contains(c.layouts, prm.layout)) {
-    sink.refuse(Code::layout, "layout", join(c.layouts, layout_name), std::string(layout_name(prm.layout)));
+    sink.refuse(Code::layout, "layout", join(c.layouts, layout_name),
+                std::string(layout_name(prm.layout)));
   }
   const TensorRef* refs[] = {&p.q, &p.k, &p.v, &p.out};
   const char* names[] = {"q", "k", "v", "out"};
   if (!c.any_strides) {
     for (int i = 0; i < 4; ++i) {
       if (refs[i]->sd != 1) {
-        sink.refuse(Code::stride, str(names[i], " head-dim stride"), "1", std::to_string(refs[i]->sd));
+        sink.refuse(Code::stride, str(names[i], " head-dim stride"), "1",
+                    std::to_string(refs[i]->sd));
         if (!sink.detailed()) return;
       }
     }
@@ -92,7 +95,8 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
   }
   if (p.Dv != p.D) {
     if (!c.different_v_head_dim) {
-      sink.refuse(Code::head_dim_v, "V head dim", str("equal to D (", p.D, ")"), std::to_string(p.Dv));
+      sink.refuse(Code::head_dim_v, "V head dim", str("equal to D (", p.D, ")"),
+                  std::to_string(p.Dv));
     } else if (!head_dim_ok(c, p.Dv)) {
       sink.refuse(Code::head_dim, "V head dim", head_dim_rule(c), std::to_string(p.Dv));
     }
@@ -116,10 +120,13 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
   // Alignment only matters when the corners differ: Sq != Sk, or packed sequences.
   const bool alignment_matters = p.varlen || p.Sq != p.Sk;
   if (p.causal) {
-    const bool ok = p.align == Align::top_left ? c.causal_top_left || (!alignment_matters && c.causal_bottom_right)
-                                               : c.causal_bottom_right || (!alignment_matters && c.causal_top_left);
+    const bool ok = p.align == Align::top_left
+                        ? c.causal_top_left || (!alignment_matters && c.causal_bottom_right)
+                        : c.causal_bottom_right || (!alignment_matters && c.causal_top_left);
     if (!ok) {
-      std::string have = c.causal_top_left ? "top-left" : c.causal_bottom_right ? "bottom-right" : "none";
+      std::string have = c.causal_top_left       ? "top-left"
+                         : c.causal_bottom_right ? "bottom-right"
+                                                 : "none";
       sink.refuse(Code::causal_align, "causal alignment", have, std::string(align_name(p.align)));
       if (stop()) return;
     }

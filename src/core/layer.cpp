@@ -5,7 +5,9 @@
 
 namespace attend {
 
-void Attention::set_backend(std::string_view id) { backend_ = resolve_backend_id(id); }
+void Attention::set_backend(std::string_view id) {
+  backend_ = resolve_backend_id(id);
+}
 
 void Attention::operator()(const Params& params) const {
   core::dispatch(params, core::pick(backend_ ? &*backend_ : nullptr));

@@ -1,10 +1,11 @@
 // Backend registration, listing, and id/alias resolution.
+#include "attend/registry.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
 
-#include "attend/registry.hpp"
 #include "backends/builtin.hpp"
 #include "core/registry_store.hpp"
 #include "core/text.hpp"
@@ -82,7 +83,9 @@ std::vector<BackendInfo> list_backends() {
   return out;
 }
 
-bool has_backend(std::string_view id) { return core::find_entry(core::snapshot(), id) != nullptr; }
+bool has_backend(std::string_view id) {
+  return core::find_entry(core::snapshot(), id) != nullptr;
+}
 
 std::string resolve_backend_id(std::string_view id) {
   if (id == kAuto || id == "native") return std::string(kAuto);
@@ -113,8 +116,9 @@ void register_backend(std::shared_ptr<const Backend> backend, bool replace) {
                            [&](const core::Entry& e) { return e.backend->id() == id; });
   if (same != next->end()) {
     if (!replace) {
-      throw Error(Code::plugin, core::str("attend: a backend with id '", id, "' is already registered (",
-                                          same->backend->origin(), ")"));
+      throw Error(Code::plugin,
+                  core::str("attend: a backend with id '", id, "' is already registered (",
+                            same->backend->origin(), ")"));
     }
     next->erase(same);
   }

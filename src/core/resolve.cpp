@@ -43,8 +43,8 @@ void check_storage(const TensorView& t, const char* name, bool writable) {
       fail(Code::overflow, str(name, " ", shape_text(t), ": largest offset overflows int64"));
     }
     if (writable && t.shape[i] > 1 && t.strides[i] == 0) {
-      fail(Code::stride, str(name, " has stride 0 in dimension ", i,
-                             ": outputs may not overlap themselves"));
+      fail(Code::stride,
+           str(name, " has stride 0 in dimension ", i, ": outputs may not overlap themselves"));
     }
   }
   std::int64_t last_byte;
@@ -53,8 +53,8 @@ void check_storage(const TensorView& t, const char* name, bool writable) {
   }
   if (t.data == nullptr) fail(Code::null_pointer, str(name, " has ", n, " elements but no data"));
   if (reinterpret_cast<std::uintptr_t>(t.data) % size_of(t.dtype) != 0) {
-    fail(Code::alignment, str(name, " data is not aligned to its element size (", size_of(t.dtype),
-                              " bytes)"));
+    fail(Code::alignment,
+         str(name, " data is not aligned to its element size (", size_of(t.dtype), " bytes)"));
   }
 }
 
@@ -103,8 +103,8 @@ MaskRef lower_mask(const TensorView& m, const Problem& p) {
     fail(Code::mask, str(name, " must be bool or floating point, got ", attend::name(m.dtype)));
   }
   if (m.rank < 2 || m.rank > 4) {
-    fail(Code::mask_shape, str(name, " must have shape (Sq,Sk), (B,Sq,Sk) or (B,H,Sq,Sk), got ",
-                               shape_text(m)));
+    fail(Code::mask_shape,
+         str(name, " must have shape (Sq,Sk), (B,Sq,Sk) or (B,H,Sq,Sk), got ", shape_text(m)));
   }
   // Pad on the left to (B, H, Sq, Sk).
   std::int64_t size[4] = {1, 1, 1, 1}, stride[4] = {0, 0, 0, 0};
@@ -187,8 +187,8 @@ void resolve_varlen(const Params& prm, Problem& p, std::int64_t total_q, std::in
       max_len[i] = std::max<std::int64_t>(max_len[i], cu[b + 1] - cu[b]);
     }
     if (cu[p.B] > totals[i]) {
-      fail(Code::varlen, str(names[i], " ends at ", cu[p.B], " but the packed tensor has ",
-                             totals[i], " rows"));
+      fail(Code::varlen,
+           str(names[i], " ends at ", cu[p.B], " but the packed tensor has ", totals[i], " rows"));
     }
   }
   const std::int64_t given[2] = {prm.max_seqlen_q, prm.max_seqlen_k};
@@ -248,10 +248,16 @@ Problem resolve(const Params& prm) {
     fail(Code::dtype_mismatch,
          str("out must have q's dtype ", name(p.dtype), ", got ", name(p.out_dtype)));
   }
-  const TensorView* others[] = {&prm.k, &prm.v, &prm.out, &prm.attn_mask, &prm.key_padding_mask,
-                                &prm.lse, &prm.cu_seqlens_q, &prm.cu_seqlens_k};
-  const char* other_names[] = {"k", "v", "out", "attn_mask", "key_padding_mask", "lse",
-                               "cu_seqlens_q", "cu_seqlens_k"};
+  const TensorView* others[] = {&prm.k,
+                                &prm.v,
+                                &prm.out,
+                                &prm.attn_mask,
+                                &prm.key_padding_mask,
+                                &prm.lse,
+                                &prm.cu_seqlens_q,
+                                &prm.cu_seqlens_k};
+  const char* other_names[] = {
+      "k", "v", "out", "attn_mask", "key_padding_mask", "lse", "cu_seqlens_q", "cu_seqlens_k"};
   for (int i = 0; i < 8; ++i) require_same_device(*others[i], other_names[i], p.device);
 
   check_storage(prm.q, "q", false);
@@ -274,7 +280,8 @@ Problem resolve(const Params& prm) {
     p.Sq = q.s;
     p.Sk = k.s;
     if (k.b != p.B || v.b != p.B || o.b != p.B) {
-      fail(Code::shape, str("batch sizes differ: q ", q.b, ", k ", k.b, ", v ", v.b, ", out ", o.b));
+      fail(Code::shape,
+           str("batch sizes differ: q ", q.b, ", k ", k.b, ", v ", v.b, ", out ", o.b));
     }
   }
   if (v.s != k.s) fail(Code::shape, str("k has ", k.s, " keys but v has ", v.s));
@@ -283,14 +290,17 @@ Problem resolve(const Params& prm) {
   if (o.d != p.Dv) fail(Code::shape, str("out head dim ", o.d, " but v head dim ", p.Dv));
   if (v.h != p.Hkv) fail(Code::shape, str("k has ", p.Hkv, " heads but v has ", v.h));
   if (o.h != p.Hq) fail(Code::shape, str("out has ", o.h, " heads but q has ", p.Hq));
-  if (p.D < 1 || p.Dv < 1) fail(Code::head_dim, str("head dims must be >= 1, got D ", p.D, ", Dv ", p.Dv));
-  if (p.Hq < 1 || p.Hkv < 1) fail(Code::shape, str("head counts must be >= 1, got Hq ", p.Hq, ", Hkv ", p.Hkv));
+  if (p.D < 1 || p.Dv < 1)
+    fail(Code::head_dim, str("head dims must be >= 1, got D ", p.D, ", Dv ", p.Dv));
+  if (p.Hq < 1 || p.Hkv < 1)
+    fail(Code::shape, str("head counts must be >= 1, got Hq ", p.Hq, ", Hkv ", p.Hkv));
   if (p.Hq != p.Hkv) {
     if (p.Hq % p.Hkv != 0) {
       fail(Code::gqa, str("Hq (", p.Hq, ") must be a multiple of Hkv (", p.Hkv, ")"));
     }
     if (!prm.enable_gqa) {
-      fail(Code::gqa, str("Hq (", p.Hq, ") != Hkv (", p.Hkv, "): set enable_gqa for grouped-query attention"));
+      fail(Code::gqa,
+           str("Hq (", p.Hq, ") != Hkv (", p.Hkv, "): set enable_gqa for grouped-query attention"));
     }
   }
   p.q = q.ref;
@@ -300,7 +310,8 @@ Problem resolve(const Params& prm) {
 
   if (prm.attn_mask.present() || prm.key_padding_mask.present()) {
     if (p.varlen) {
-      fail(Code::mask_shape, "masks are not taken with the THD layout: express padding through cu_seqlens");
+      fail(Code::mask_shape,
+           "masks are not taken with the THD layout: express padding through cu_seqlens");
     }
   }
   if (prm.attn_mask.present()) {

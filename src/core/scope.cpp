@@ -33,9 +33,13 @@ BackendScope::BackendScope(std::string_view id)
   innermost_scope = &id_;
 }
 
-BackendScope::~BackendScope() { innermost_scope = previous_; }
+BackendScope::~BackendScope() {
+  innermost_scope = previous_;
+}
 
-const std::string* current_scope_backend() noexcept { return innermost_scope; }
+const std::string* current_scope_backend() noexcept {
+  return innermost_scope;
+}
 
 namespace core {
 
@@ -68,7 +72,9 @@ const std::string& process_default_backend() {
 
 }  // namespace core
 
-std::string default_backend() { return core::process_default_backend(); }
+std::string default_backend() {
+  return core::process_default_backend();
+}
 
 void set_default_backend(std::string_view id) {
   std::string resolved = resolve_backend_id(id);

@@ -9,23 +9,37 @@ namespace attend {
 
 std::string_view name(DType t) noexcept {
   switch (t) {
-    case DType::f32: return "fp32";
-    case DType::f16: return "fp16";
-    case DType::bf16: return "bf16";
-    case DType::f64: return "fp64";
-    case DType::boolean: return "bool";
-    case DType::i32: return "int32";
-    case DType::i64: return "int64";
+    case DType::f32:
+      return "fp32";
+    case DType::f16:
+      return "fp16";
+    case DType::bf16:
+      return "bf16";
+    case DType::f64:
+      return "fp64";
+    case DType::boolean:
+      return "bool";
+    case DType::i32:
+      return "int32";
+    case DType::i64:
+      return "int64";
   }
   return "?";
 }
 
 std::size_t size_of(DType t) noexcept {
   switch (t) {
-    case DType::f32: case DType::i32: return 4;
-    case DType::f16: case DType::bf16: return 2;
-    case DType::f64: case DType::i64: return 8;
-    case DType::boolean: return 1;
+    case DType::f32:
+    case DType::i32:
+      return 4;
+    case DType::f16:
+    case DType::bf16:
+      return 2;
+    case DType::f64:
+    case DType::i64:
+      return 8;
+    case DType::boolean:
+      return 1;
   }
   return 0;
 }
@@ -40,12 +54,12 @@ bool parse_dtype(std::string_view s, DType& out) noexcept {
     DType dtype;
   };
   static constexpr Entry kNames[] = {
-      {"fp32", DType::f32},   {"f32", DType::f32},      {"float32", DType::f32},
-      {"float", DType::f32},  {"fp16", DType::f16},     {"f16", DType::f16},
-      {"float16", DType::f16}, {"half", DType::f16},    {"bf16", DType::bf16},
-      {"bfloat16", DType::bf16}, {"fp64", DType::f64},  {"f64", DType::f64},
-      {"float64", DType::f64}, {"double", DType::f64},  {"bool", DType::boolean},
-      {"int32", DType::i32},  {"i32", DType::i32},      {"int64", DType::i64},
+      {"fp32", DType::f32},      {"f32", DType::f32},    {"float32", DType::f32},
+      {"float", DType::f32},     {"fp16", DType::f16},   {"f16", DType::f16},
+      {"float16", DType::f16},   {"half", DType::f16},   {"bf16", DType::bf16},
+      {"bfloat16", DType::bf16}, {"fp64", DType::f64},   {"f64", DType::f64},
+      {"float64", DType::f64},   {"double", DType::f64}, {"bool", DType::boolean},
+      {"int32", DType::i32},     {"i32", DType::i32},    {"int64", DType::i64},
       {"i64", DType::i64}};
   for (const Entry& e : kNames) {
     if (e.text == s) {
@@ -79,7 +93,8 @@ bool TensorView::is_contiguous() const noexcept {
 
 namespace {
 
-TensorView make_view(void* data, DType dtype, Device device, std::initializer_list<std::int64_t> shape) {
+TensorView make_view(void* data, DType dtype, Device device,
+                     std::initializer_list<std::int64_t> shape) {
   if (shape.size() > static_cast<std::size_t>(kMaxRank)) {
     throw Error(Code::rank, "attend::view: at most " + std::to_string(kMaxRank) +
                                 " dimensions, got " + std::to_string(shape.size()));

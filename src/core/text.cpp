@@ -5,9 +5,12 @@ namespace attend::core {
 
 std::string_view layout_name(Layout l) noexcept {
   switch (l) {
-    case Layout::BSHD: return "BSHD";
-    case Layout::BHSD: return "BHSD";
-    case Layout::THD: return "THD";
+    case Layout::BSHD:
+      return "BSHD";
+    case Layout::BHSD:
+      return "BHSD";
+    case Layout::THD:
+      return "THD";
   }
   return "?";
 }

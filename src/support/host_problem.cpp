@@ -14,7 +14,8 @@
 namespace attend::support {
 namespace {
 
-constexpr std::int64_t kRowPad = 3;  // odd padding: strided inputs are neither contiguous nor aligned
+constexpr std::int64_t kRowPad =
+    3;  // odd padding: strided inputs are neither contiguous nor aligned
 
 std::int64_t bytes_of(std::int64_t elements, DType t) {
   return elements * static_cast<std::int64_t>(size_of(t));
@@ -24,19 +25,24 @@ std::int64_t bytes_of(std::int64_t elements, DType t) {
 std::int64_t offset_of(const TensorView& t, Layout layout, std::int64_t b, std::int64_t s,
                        std::int64_t h, std::int64_t d) {
   switch (layout) {
-    case Layout::BSHD: return b * t.strides[0] + s * t.strides[1] + h * t.strides[2] + d * t.strides[3];
-    case Layout::BHSD: return b * t.strides[0] + h * t.strides[1] + s * t.strides[2] + d * t.strides[3];
-    case Layout::THD: return s * t.strides[0] + h * t.strides[1] + d * t.strides[2];
+    case Layout::BSHD:
+      return b * t.strides[0] + s * t.strides[1] + h * t.strides[2] + d * t.strides[3];
+    case Layout::BHSD:
+      return b * t.strides[0] + h * t.strides[1] + s * t.strides[2] + d * t.strides[3];
+    case Layout::THD:
+      return s * t.strides[0] + h * t.strides[1] + d * t.strides[2];
   }
   return 0;
 }
 
 // Draws values in logical (b, s, h, d) order, so that the same seed gives the same numbers in
 // every layout and stride pattern, and stores them where the view says.
-void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout, std::mt19937_64& rng) {
+void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout,
+                 std::mt19937_64& rng) {
   std::int64_t span = 1;
   for (int i = 0; i < t.rank; ++i) span += (t.shape[i] - 1) * t.strides[i];
-  buf.assign(static_cast<std::size_t>(bytes_of(std::max<std::int64_t>(span, 0), t.dtype)), std::byte{0});
+  buf.assign(static_cast<std::size_t>(bytes_of(std::max<std::int64_t>(span, 0), t.dtype)),
+             std::byte{0});
   const bool thd = layout == Layout::THD;
   const std::int64_t B = thd ? 1 : t.shape[0];
   const std::int64_t S = thd ? t.shape[0] : (layout == Layout::BSHD ? t.shape[1] : t.shape[2]);
@@ -129,8 +135,12 @@ HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
   }
 }
 
-std::int64_t HostProblem::q_rows() const { return spec_.varlen() ? cu_q_.back() : spec_.Sq; }
-std::int64_t HostProblem::k_rows() const { return spec_.varlen() ? cu_k_.back() : spec_.Sk; }
+std::int64_t HostProblem::q_rows() const {
+  return spec_.varlen() ? cu_q_.back() : spec_.Sq;
+}
+std::int64_t HostProblem::k_rows() const {
+  return spec_.varlen() ? cu_k_.back() : spec_.Sk;
+}
 
 std::int64_t HostProblem::out_elements() const {
   return (spec_.varlen() ? 1 : spec_.B) * q_rows() * spec_.Hq * spec_.dv();
@@ -143,9 +153,11 @@ double HostProblem::flops() const {
       pairs += static_cast<double>(spec_.seqlens_q[i]) * static_cast<double>(spec_.seqlens_k[i]);
     }
   } else {
-    pairs = static_cast<double>(spec_.B) * static_cast<double>(spec_.Sq) * static_cast<double>(spec_.Sk);
+    pairs = static_cast<double>(spec_.B) * static_cast<double>(spec_.Sq) *
+            static_cast<double>(spec_.Sk);
   }
-  const double f = 2.0 * pairs * static_cast<double>(spec_.Hq) * static_cast<double>(spec_.D + spec_.dv());
+  const double f =
+      2.0 * pairs * static_cast<double>(spec_.Hq) * static_cast<double>(spec_.D + spec_.dv());
   return spec_.causal ? f / 2 : f;
 }
 
@@ -160,7 +172,8 @@ TensorView HostProblem::qkv_view(const std::byte* buf, std::int64_t rows, std::i
     }
     case Layout::BHSD: {
       const std::int64_t row = dim + pad;
-      return view(data, t, cpu, {spec_.B, heads, rows, dim}, {heads * rows * row, rows * row, row, 1});
+      return view(data, t, cpu, {spec_.B, heads, rows, dim},
+                  {heads * rows * row, rows * row, row, 1});
     }
     case Layout::THD: {
       const std::int64_t row = heads * dim + pad;
@@ -216,7 +229,8 @@ Params HostProblem::params(Output& o) const {
     p.attn_mask = m;
   }
   if (s.key_padding) {
-    p.key_padding_mask = view(const_cast<std::byte*>(key_padding_.data()), DType::boolean, cpu, {s.B, s.Sk});
+    p.key_padding_mask =
+        view(const_cast<std::byte*>(key_padding_.data()), DType::boolean, cpu, {s.B, s.Sk});
   }
   if (s.lse) {
     p.lse = s.varlen() ? view(o.lse.data(), DType::f32, cpu, {s.Hq, q_rows()})
@@ -263,9 +277,12 @@ Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
 
 double tolerance(DType t) {
   switch (t) {
-    case DType::f64: return 1e-10;
-    case DType::f32: return 1e-5;
-    default: return 1e-2;
+    case DType::f64:
+      return 1e-10;
+    case DType::f32:
+      return 1e-5;
+    default:
+      return 1e-2;
   }
 }
 

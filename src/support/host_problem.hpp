@@ -27,11 +27,11 @@ struct ProblemSpec {
   MaskKind mask = MaskKind::none;
   std::vector<std::int64_t> mask_shape;  // empty: (B, Hq, Sq, Sk); sizes of 1 broadcast
   double mask_keep = 0.8;                // fraction of bool-mask entries that may attend
-  bool key_padding = false;              // random key lengths per batch, one batch fully padded if B > 1
+  bool key_padding = false;  // random key lengths per batch, one batch fully padded if B > 1
   double dropout_p = 0.0;
   bool lse = false;
   std::vector<std::int64_t> seqlens_q, seqlens_k;  // non-empty: varlen THD (B = their count)
-  bool strided = false;  // q/k/v rows padded, so nothing is contiguous
+  bool strided = false;                            // q/k/v rows padded, so nothing is contiguous
   std::uint64_t seed = 1;
 
   std::int64_t dv() const { return Dv > 0 ? Dv : D; }
@@ -70,9 +70,9 @@ class HostProblem {
 };
 
 struct Comparison {
-  double rel_l2 = 0.0;    // ||a - ref|| / ||ref||
+  double rel_l2 = 0.0;  // ||a - ref|| / ||ref||
   double max_abs = 0.0;
-  std::int64_t nan = 0;   // elements NaN in a but not in ref (unwritten or broken)
+  std::int64_t nan = 0;  // elements NaN in a but not in ref (unwritten or broken)
   double lse_max_abs = 0.0;
   std::int64_t lse_mismatch = 0;  // -inf/finite disagreements
 };

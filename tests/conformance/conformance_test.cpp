@@ -56,7 +56,8 @@ std::vector<ProblemSpec> grid() {
     }
     const std::int64_t B = s.B, H = s.Hq, Sq = s.Sq, Sk = s.Sk;
     const std::vector<std::vector<std::int64_t>> shapes = {
-        {Sq, Sk}, {B, Sq, Sk}, {B, H, Sq, Sk}, {1, 1, Sq, Sk}, {B, 1, 1, Sk}, {1, H, 1, Sk}, {1, Sk}};
+        {Sq, Sk},      {B, Sq, Sk},   {B, H, Sq, Sk}, {1, 1, Sq, Sk},
+        {B, 1, 1, Sk}, {1, H, 1, Sk}, {1, Sk}};
     for (const auto& shape : shapes) {
       for (MaskKind k : {MaskKind::boolean, MaskKind::additive}) {
         ProblemSpec c = s;
@@ -99,7 +100,8 @@ std::vector<ProblemSpec> grid() {
       c.causal = true;
       add(c);
     }
-    for (auto lens : {std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>{{17, 0, 33, 1}, {25, 5, 0, 40}},
+    for (auto lens : {std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>{
+                          {17, 0, 33, 1}, {25, 5, 0, 40}},
                       {{64, 3}, {64, 70}}}) {
       ProblemSpec c = s;
       c.seqlens_q = lens.first;
@@ -150,7 +152,9 @@ std::vector<Case> cases() {
   return out;
 }
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.backend << " on " << c.spec.describe(); }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.backend << " on " << c.spec.describe();
+}
 
 class Conformance : public ::testing::TestWithParam<Case> {};
 
@@ -163,7 +167,8 @@ TEST_P(Conformance, MatchesReference) {
   for (const Verdict& v : ex.verdicts) {
     if (v.backend != c.backend || v.ok) continue;
     std::string why;
-    for (const Reason& r : v.reasons) why += std::string(code_name(r.code)) + " (" + r.what + ": " + r.got + ") ";
+    for (const Reason& r : v.reasons)
+      why += std::string(code_name(r.code)) + " (" + r.what + ": " + r.got + ") ";
     GTEST_SKIP() << c.backend << " refuses " << c.spec.describe() << ": " << why;
   }
   attention(params, c.backend);
@@ -177,7 +182,8 @@ TEST_P(Conformance, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Grid, Conformance, ::testing::ValuesIn(cases()), [](const auto& info) {
-  std::string n = info.param.backend + "_" + std::to_string(info.index) + "_" + info.param.spec.describe();
+  std::string n =
+      info.param.backend + "_" + std::to_string(info.index) + "_" + info.param.spec.describe();
   for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
   return n;
 });

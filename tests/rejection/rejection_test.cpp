@@ -42,15 +42,23 @@ const std::vector<BadInput>& bad_inputs() {
       {"head dim 0", Code::head_dim, [](Params& p) { p.q.shape[3] = p.k.shape[3] = 0; }},
       {"k/v dtype differ", Code::dtype_mismatch, [](Params& p) { p.k.dtype = DType::f16; }},
       {"out dtype differs", Code::dtype_mismatch, [](Params& p) { p.out.dtype = DType::bf16; }},
-      {"integer q", Code::dtype, [](Params& p) { p.q.dtype = p.k.dtype = p.v.dtype = p.out.dtype = DType::i32; }},
+      {"integer q", Code::dtype,
+       [](Params& p) { p.q.dtype = p.k.dtype = p.v.dtype = p.out.dtype = DType::i32; }},
       {"gqa not enabled", Code::gqa, [](Params& p) { p.enable_gqa = false; }},
       {"gqa not divisible", Code::gqa,
-       [](Params& p) { p.q.shape[2] = p.out.shape[2] = 3; p.attn_mask = {}; p.lse = {}; }},
+       [](Params& p) {
+         p.q.shape[2] = p.out.shape[2] = 3;
+         p.attn_mask = {};
+         p.lse = {};
+       }},
       {"negative stride", Code::stride, [](Params& p) { p.q.strides[1] = -p.q.strides[1]; }},
       {"overlapping out", Code::stride, [](Params& p) { p.out.strides[1] = 0; }},
-      {"offset overflow", Code::overflow, [](Params& p) { p.k.strides[0] = std::numeric_limits<std::int64_t>::max() / 2; }},
+      {"offset overflow", Code::overflow,
+       [](Params& p) { p.k.strides[0] = std::numeric_limits<std::int64_t>::max() / 2; }},
       {"size overflow", Code::overflow,
-       [](Params& p) { p.q.shape[0] = p.k.shape[0] = p.v.shape[0] = p.out.shape[0] = std::int64_t{1} << 62; }},
+       [](Params& p) {
+         p.q.shape[0] = p.k.shape[0] = p.v.shape[0] = p.out.shape[0] = std::int64_t{1} << 62;
+       }},
       {"null q", Code::null_pointer, [](Params& p) { p.q.data = nullptr; }},
       {"misaligned q", Code::alignment,
        [](Params& p) { p.q.data = reinterpret_cast<char*>(scratch) + 1; }},
@@ -59,18 +67,26 @@ const std::vector<BadInput>& bad_inputs() {
       {"mask rank 1", Code::mask_shape, [](Params& p) { p.attn_mask.rank = 1; }},
       {"integer mask", Code::mask, [](Params& p) { p.attn_mask.dtype = DType::i32; }},
       {"key padding wrong shape", Code::mask_shape,
-       [](Params& p) { p.key_padding_mask = view(scratch, boolean, cpu, {2, 4}); }},
+       [](Params& p) {
+         p.key_padding_mask = view(scratch, boolean, cpu, {2, 4});
+       }},
       {"key padding not bool", Code::mask,
-       [](Params& p) { p.key_padding_mask = view(scratch, f32, cpu, {2, 5}); }},
+       [](Params& p) {
+         p.key_padding_mask = view(scratch, f32, cpu, {2, 5});
+       }},
       {"lse wrong dtype", Code::lse, [](Params& p) { p.lse.dtype = DType::f16; }},
       {"lse wrong shape", Code::lse, [](Params& p) { p.lse.shape[2] = 5; }},
       {"dropout 1", Code::dropout, [](Params& p) { p.dropout_p = 1.0; }},
       {"dropout negative", Code::dropout, [](Params& p) { p.dropout_p = -0.1; }},
       {"dropout NaN", Code::dropout, [](Params& p) { p.dropout_p = std::nan(""); }},
       {"softcap negative", Code::softcap, [](Params& p) { p.softcap = -1.0; }},
-      {"softcap inf", Code::softcap, [](Params& p) { p.softcap = std::numeric_limits<double>::infinity(); }},
+      {"softcap inf", Code::softcap,
+       [](Params& p) { p.softcap = std::numeric_limits<double>::infinity(); }},
       {"scale NaN", Code::scale, [](Params& p) { p.scale = std::nan(""); }},
-      {"window -2", Code::window, [](Params& p) { p.window = {-2, 0}; }},
+      {"window -2", Code::window,
+       [](Params& p) {
+         p.window = {-2, 0};
+       }},
       {"cu_seqlens with BSHD", Code::varlen,
        [](Params& p) { p.cu_seqlens_q = p.cu_seqlens_k = view(scratch, i32, cpu, {3}); }},
       {"BSHD tensors under THD", Code::rank, [](Params& p) { p.layout = Layout::THD; }},
@@ -79,7 +95,9 @@ const std::vector<BadInput>& bad_inputs() {
   return cases;
 }
 
-void PrintTo(const BadInput& b, std::ostream* os) { *os << b.name; }
+void PrintTo(const BadInput& b, std::ostream* os) {
+  *os << b.name;
+}
 
 class Rejection : public ::testing::TestWithParam<BadInput> {};
 
@@ -96,7 +114,8 @@ TEST_P(Rejection, ThrowsTheExactCode) {
     } catch (const NoBackendError& e) {
       FAIL() << GetParam().name << ": input errors come before backend choice, got\n" << e.what();
     } catch (const Error& e) {
-      EXPECT_EQ(code_name(e.code()), code_name(GetParam().code)) << GetParam().name << ": " << e.what();
+      EXPECT_EQ(code_name(e.code()), code_name(GetParam().code))
+          << GetParam().name << ": " << e.what();
       EXPECT_EQ(std::string(e.what()).rfind("attend: ", 0), 0u) << e.what();
     }
   }
@@ -106,7 +125,8 @@ TEST_P(Rejection, ThrowsTheExactCode) {
 INSTANTIATE_TEST_SUITE_P(BadInputs, Rejection, ::testing::ValuesIn(bad_inputs()),
                          [](const auto& info) {
                            std::string n = info.param.name;
-                           for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           for (char& c : n)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return n;
                          });
 
@@ -117,7 +137,8 @@ TEST(RejectionVarlen, CuSeqlensMustBeValid) {
   s.seqlens_q = {3, 4};
   s.seqlens_k = {2, 5};
   support::HostProblem problem(s);
-  auto expect_code = [&](const std::function<void(Params&, std::vector<std::int32_t>&)>& breakit, Code code) {
+  auto expect_code = [&](const std::function<void(Params&, std::vector<std::int32_t>&)>& breakit,
+                         Code code) {
     support::Output o = problem.make_output();
     Params p = problem.params(o);
     std::vector<std::int32_t> cu(static_cast<const std::int32_t*>(p.cu_seqlens_q.data),
@@ -131,15 +152,33 @@ TEST(RejectionVarlen, CuSeqlensMustBeValid) {
       EXPECT_EQ(code_name(e.code()), code_name(code)) << e.what();
     }
   };
-  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {0, 5, 3}; }, Code::varlen);   // decreasing
-  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {1, 3, 7}; }, Code::varlen);   // not from 0
-  expect_code([](Params&, std::vector<std::int32_t>& cu) { cu = {0, 3, 9}; }, Code::varlen);   // beyond tensor
-  expect_code([](Params& p, std::vector<std::int32_t>&) { p.max_seqlen_q = 2; }, Code::varlen);  // hint too small
-  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.dtype = DType::i64; }, Code::varlen);
-  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.shape[0] = 2; }, Code::varlen);
+  expect_code(
+      [](Params&, std::vector<std::int32_t>& cu) {
+        cu = {0, 5, 3};
+      },
+      Code::varlen);  // decreasing
+  expect_code(
+      [](Params&, std::vector<std::int32_t>& cu) {
+        cu = {1, 3, 7};
+      },
+      Code::varlen);  // not from 0
+  expect_code(
+      [](Params&, std::vector<std::int32_t>& cu) {
+        cu = {0, 3, 9};
+      },
+      Code::varlen);  // beyond tensor
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.max_seqlen_q = 2; },
+              Code::varlen);  // hint too small
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.dtype = DType::i64; },
+              Code::varlen);
+  expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.shape[0] = 2; },
+              Code::varlen);
   expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k = {}; }, Code::varlen);
-  expect_code([](Params& p, std::vector<std::int32_t>&) { p.attn_mask = view(scratch, boolean, cpu, {7, 7}); },
-              Code::mask_shape);
+  expect_code(
+      [](Params& p, std::vector<std::int32_t>&) {
+        p.attn_mask = view(scratch, boolean, cpu, {7, 7});
+      },
+      Code::mask_shape);
 }
 
 // Backend refusals: valid input that a backend cannot run. Every reason is reported.

@@ -20,7 +20,8 @@ TEST_F(DataChecks, NanInputIsAnErrorWhenChecksAreOn) {
   support::HostProblem p(testing::small_spec());
   support::Output o = p.make_output();
   Params params = p.params(o);
-  static_cast<float*>(params.k.data)[params.k.strides[0] + 3] = std::numeric_limits<float>::infinity();
+  static_cast<float*>(params.k.data)[params.k.strides[0] + 3] =
+      std::numeric_limits<float>::infinity();
   try {
     attention(params, "math");
     FAIL() << "expected a data error";

@@ -25,7 +25,8 @@ TEST(Explain, ChosenIsTheFirstPassingVerdictInRankOrder) {
   EXPECT_EQ(ex.requested, "auto");
   EXPECT_EQ(ex.source, Source::process_default);
   ASSERT_EQ(ex.verdicts.size(), list_backends().size());
-  const auto first_ok = std::find_if(ex.verdicts.begin(), ex.verdicts.end(), [](const Verdict& v) { return v.ok; });
+  const auto first_ok =
+      std::find_if(ex.verdicts.begin(), ex.verdicts.end(), [](const Verdict& v) { return v.ok; });
   ASSERT_NE(first_ok, ex.verdicts.end());
   EXPECT_EQ(ex.chosen, first_ok->backend);
   for (const Verdict& v : ex.verdicts) EXPECT_EQ(v.ok, v.reasons.empty()) << v.backend;
@@ -83,7 +84,8 @@ TEST(Explain, StrictChoiceListsEveryReasonNotOnlyTheFirst) {
   } catch (const NoBackendError& e) {
     EXPECT_EQ(e.requested(), "probe_strict");
     ASSERT_EQ(e.verdicts().size(), 1u);
-    EXPECT_EQ(codes(e.verdicts()[0]), (std::set<Code>{Code::dtype, Code::head_dim, Code::lse, Code::mask}));
+    EXPECT_EQ(codes(e.verdicts()[0]),
+              (std::set<Code>{Code::dtype, Code::head_dim, Code::lse, Code::mask}));
     const std::string msg = e.what();
     EXPECT_NE(msg.find("backend"), std::string::npos);
     EXPECT_NE(msg.find("expected"), std::string::npos);

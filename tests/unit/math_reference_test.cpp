@@ -16,8 +16,16 @@ struct Dense {
   std::int64_t B, H, Sq, Sk, D;
   std::vector<float> q, k, v, out, lse;
   Dense(std::int64_t b, std::int64_t h, std::int64_t sq, std::int64_t sk, std::int64_t d)
-      : B(b), H(h), Sq(sq), Sk(sk), D(d), q(b * sq * h * d), k(b * sk * h * d), v(b * sk * h * d),
-        out(b * sq * h * d, std::nanf("")), lse(b * h * sq, std::nanf("")) {
+      : B(b),
+        H(h),
+        Sq(sq),
+        Sk(sk),
+        D(d),
+        q(b * sq * h * d),
+        k(b * sk * h * d),
+        v(b * sk * h * d),
+        out(b * sq * h * d, std::nanf("")),
+        lse(b * h * sq, std::nanf("")) {
     for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.7 * i);
     for (std::size_t i = 0; i < k.size(); ++i) k[i] = std::cos(0.3 * i);
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(1.1 * i + 0.5);

@@ -51,13 +51,15 @@ TEST(Registry, DuplicateIdIsRefusedUnlessReplacing) {
   }
   register_backend(again, /*replace=*/true);
   const auto all = list_backends();
-  const auto it = std::find_if(all.begin(), all.end(), [](const BackendInfo& b) { return b.id == "probe_dup"; });
+  const auto it = std::find_if(all.begin(), all.end(),
+                               [](const BackendInfo& b) { return b.id == "probe_dup"; });
   ASSERT_NE(it, all.end());
   EXPECT_EQ(it->availability.score, 7);
 }
 
 TEST(Registry, ReservedIdsAreRefused) {
-  auto bad = std::make_shared<testing::ProbeBackend>("auto", 5, testing::ProbeBackend::cpu_fp32_caps());
+  auto bad =
+      std::make_shared<testing::ProbeBackend>("auto", 5, testing::ProbeBackend::cpu_fp32_caps());
   EXPECT_THROW(register_backend(bad), Error);
   EXPECT_THROW(register_backend(nullptr), Error);
 }

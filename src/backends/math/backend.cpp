@@ -1,6 +1,7 @@
 // Backend `math`: the CPU reference. Every feature, any strides, fp64 accumulation; ranked last
 // by `auto` because it is the slowest, and used as the oracle by the tests and `attend check`.
 #include "attend/backend.hpp"
+
 #include "backends/builtin.hpp"
 #include "backends/math/reference.hpp"
 
@@ -36,6 +37,8 @@ class MathBackend final : public Backend {
 
 }  // namespace
 
-std::shared_ptr<const Backend> make_math() { return std::make_shared<MathBackend>(); }
+std::shared_ptr<const Backend> make_math() {
+  return std::make_shared<MathBackend>();
+}
 
 }  // namespace attend::backends

@@ -80,7 +80,8 @@ void attend_row(const Problem& p, std::int64_t b, std::int64_t h, std::int64_t i
     common::store_element(p.out.data, p.out_dtype, o_off + d * p.out.sd, acc[d]);
   }
   if (p.lse.present()) {
-    p.lse.data[b * p.lse.sb + h * p.lse.sh + (seq.q_start + i) * p.lse.sq] = static_cast<float>(lse);
+    p.lse.data[b * p.lse.sb + h * p.lse.sh + (seq.q_start + i) * p.lse.sq] =
+        static_cast<float>(lse);
   }
 }
 
