@@ -58,6 +58,20 @@ void register_backend(std::shared_ptr<const Backend> backend, bool replace = fal
 // Removes a backend by id; returns false if there was none. Built-ins may be removed too.
 bool unregister_backend(std::string_view id);
 
+// Loads a backend from a shared library through the C ABI of attend/plugin.h and registers it.
+// Returns its id. Throws attend::Error(Code::plugin) with the reason when the library cannot be
+// loaded, lacks the entry symbol, speaks another ABI version, describes itself inconsistently, or
+// reuses a registered id (built-in ids are shadowed only with `replace`).
+std::string load_plugin(const std::string& path, bool replace = false);
+
+// Plugins found through ATTEND_PLUGIN_PATH (a ':'-separated list of directories, each scanned
+// for *.so files at first use of the registry) that were refused, with their reasons.
+struct PluginRefusal {
+  std::string path;
+  std::string reason;
+};
+std::vector<PluginRefusal> plugin_refusals();
+
 // Data checks (NaN/Inf scans, cu_seqlens values, fully masked rows) cost a pass over memory and
 // are off unless ATTEND_CHECKS=1 or this is switched on.
 void set_data_checks(bool enabled);

@@ -85,7 +85,9 @@ std::string format_verdicts(const std::vector<Verdict>& verdicts) {
       w_expected = std::max(w_expected, r.expected.size());
     }
   }
-  auto pad = [](const std::string& s, std::size_t w) { return s + std::string(w - s.size(), ' '); };
+  auto pad = [](const std::string& s, std::size_t w) {
+    return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+  };
   std::string out = pad("backend", w_backend) + " | " + pad("what", w_what) + " | " +
                     pad("expected", w_expected) + " | got\n";
   out += std::string(w_backend, '-') + "-+-" + std::string(w_what, '-') + "-+-" +

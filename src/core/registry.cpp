@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/builtin.hpp"
+#include "core/plugin_loader.hpp"
 #include "core/registry_store.hpp"
 #include "core/text.hpp"
 
@@ -19,6 +20,7 @@ struct Store {
   const Snapshot* current = nullptr;
   std::vector<std::unique_ptr<const Snapshot>> all;  // every snapshot ever published
   std::atomic<std::uint64_t> generation{1};
+  std::vector<PluginRefusal> refusals;  // from ATTEND_PLUGIN_PATH
 
   void publish(std::unique_ptr<const Snapshot> next) {
     current = next.get();
@@ -40,6 +42,15 @@ Store& store() {
     auto* st = new Store;  // never destroyed: backends may be used from static destructors
     auto entries = std::make_unique<Snapshot>();
     for (auto& b : {backends::make_cpu_flash(), backends::make_math()}) {
+      insert_sorted(*entries, Entry{b, b->availability()});
+    }
+    for (auto& b : plugins_from_env(st->refusals)) {
+      if (find_entry(*entries, b->id())) {
+        st->refusals.push_back(
+            {b->origin(), str("attend: plugin ", b->origin(), " refused: backend id '", b->id(),
+                              "' is already registered")});
+        continue;
+      }
       insert_sorted(*entries, Entry{b, b->availability()});
     }
     st->publish(std::move(entries));
@@ -124,6 +135,24 @@ void register_backend(std::shared_ptr<const Backend> backend, bool replace) {
   }
   core::insert_sorted(*next, core::Entry{std::move(backend), std::move(availability)});
   s.publish(std::move(next));
+}
+
+std::string load_plugin(const std::string& path, bool replace) {
+  std::shared_ptr<const Backend> backend = core::open_plugin(path);
+  std::string id(backend->id());
+  if (const core::Entry* same = core::find_entry(core::snapshot(), id); same && !replace) {
+    throw Error(Code::plugin, core::str("attend: plugin ", path, " refused: backend id '", id,
+                                        "' is already registered (", same->backend->origin(),
+                                        "); load it with replace to shadow it"));
+  }
+  register_backend(std::move(backend), replace);
+  return id;
+}
+
+std::vector<PluginRefusal> plugin_refusals() {
+  core::Store& s = core::store();
+  std::lock_guard lock(s.mutex);
+  return s.refusals;
 }
 
 bool unregister_backend(std::string_view id) {

@@ -125,3 +125,25 @@ TEST(Explain, AutoWithNoCandidateExplainsEveryBackend) {
 
 }  // namespace
 }  // namespace attend
+
+namespace attend {
+namespace {
+
+TEST(FormatVerdicts, RendersPassingAndRefusingBackends) {
+  Verdict ok{"fast_one", true, 50, {}, {"pads head dim 80 to 96"}};
+  Verdict no{"picky",
+             false,
+             10,
+             {{Code::dtype, "dtype", "fp16, bf16", "fp32"},
+              {Code::lse, "lse output", "none", "requested"}},
+             {}};
+  const std::string t = format_verdicts({ok, no});
+  EXPECT_NE(t.find("fast_one | (can run)"), std::string::npos) << t;
+  EXPECT_NE(t.find("fast_one | note: pads head dim 80 to 96"), std::string::npos) << t;
+  EXPECT_NE(t.find("picky    | dtype      | fp16, bf16 | fp32"), std::string::npos) << t;
+  EXPECT_NE(t.find("picky    | lse output | none       | requested"), std::string::npos) << t;
+  EXPECT_EQ(format_verdicts({ok}).find("(can run)") != std::string::npos, true);
+}
+
+}  // namespace
+}  // namespace attend
