@@ -2,6 +2,7 @@
 #include "attend/error.hpp"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 #include "attend/backend.hpp"
@@ -77,32 +78,36 @@ std::string_view code_name(Code c) noexcept {
 }
 
 std::string format_verdicts(const std::vector<Verdict>& verdicts) {
-  std::size_t w_backend = 7, w_what = 4, w_expected = 8;
+  using Row = std::array<std::string, 4>;
+  std::vector<Row> rows{{"backend", "what", "expected", "got"}};
+  std::vector<std::string> notes;
   for (const Verdict& v : verdicts) {
-    w_backend = std::max(w_backend, v.backend.size());
+    if (v.ok) rows.push_back({v.backend, "(can run)", "", ""});
     for (const Reason& r : v.reasons) {
-      w_what = std::max(w_what, r.what.size());
-      w_expected = std::max(w_expected, r.expected.size());
+      rows.push_back(
+          {v.backend, r.what, r.expected, r.got + " [" + std::string(code_name(r.code)) + "]"});
+    }
+    for (const std::string& n : v.notes) notes.push_back(v.backend + ": " + n);
+  }
+  std::array<std::size_t, 4> width{};
+  for (const Row& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (std::size_t i = 0; i < 4; ++i) {
+      line += rows[r][i];
+      if (i < 3) line += std::string(width[i] - rows[r][i].size(), ' ') + " | ";
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+    if (r == 0) {
+      out += std::string(width[0], '-') + "-+-" + std::string(width[1], '-') + "-+-" +
+             std::string(width[2], '-') + "-+-" + std::string(width[3], '-') + "\n";
     }
   }
-  auto pad = [](const std::string& s, std::size_t w) {
-    return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
-  };
-  std::string out = pad("backend", w_backend) + " | " + pad("what", w_what) + " | " +
-                    pad("expected", w_expected) + " | got\n";
-  out += std::string(w_backend, '-') + "-+-" + std::string(w_what, '-') + "-+-" +
-         std::string(w_expected, '-') + "-+-----\n";
-  for (const Verdict& v : verdicts) {
-    if (v.ok) {
-      out += pad(v.backend, w_backend) + " | " + pad("(can run)", w_what) + " | " +
-             pad("", w_expected) + " |\n";
-    }
-    for (const Reason& r : v.reasons) {
-      out += pad(v.backend, w_backend) + " | " + pad(r.what, w_what) + " | " +
-             pad(r.expected, w_expected) + " | " + r.got + "\n";
-    }
-    for (const std::string& n : v.notes) out += pad(v.backend, w_backend) + " | note: " + n + "\n";
-  }
+  for (const std::string& n : notes) out += "note: " + n + "\n";
   return out;
 }
 

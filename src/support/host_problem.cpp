@@ -36,13 +36,14 @@ std::int64_t offset_of(const TensorView& t, Layout layout, std::int64_t b, std::
 }
 
 // Draws values in logical (b, s, h, d) order, so that the same seed gives the same numbers in
-// every layout and stride pattern, and stores them where the view says.
+// every layout and stride pattern, and stores them where the view says. `random` false: zeros.
 void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout,
-                 std::mt19937_64& rng) {
+                 std::mt19937_64& rng, bool random) {
   std::int64_t span = 1;
   for (int i = 0; i < t.rank; ++i) span += (t.shape[i] - 1) * t.strides[i];
   buf.assign(static_cast<std::size_t>(bytes_of(std::max<std::int64_t>(span, 0), t.dtype)),
              std::byte{0});
+  if (!random) return;
   const bool thd = layout == Layout::THD;
   const std::int64_t B = thd ? 1 : t.shape[0];
   const std::int64_t S = thd ? t.shape[0] : (layout == Layout::BSHD ? t.shape[1] : t.shape[2]);
@@ -103,9 +104,9 @@ HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
   }
   std::mt19937_64 rng(s.seed);
   const std::int64_t pad = s.strided ? kRowPad : 0;
-  fill_normal(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng);
-  fill_normal(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng);
-  fill_normal(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng);
+  fill_normal(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng, s.random_inputs);
+  fill_normal(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng, s.random_inputs);
+  fill_normal(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng, s.random_inputs);
 
   if (s.mask != MaskKind::none) {
     if (s.mask_shape.empty()) s.mask_shape = {s.B, s.Hq, s.Sq, s.Sk};
@@ -146,19 +147,21 @@ std::int64_t HostProblem::out_elements() const {
   return (spec_.varlen() ? 1 : spec_.B) * q_rows() * spec_.Hq * spec_.dv();
 }
 
-double HostProblem::flops() const {
+double flops(const ProblemSpec& s) {
   double pairs = 0;
-  if (spec_.varlen()) {
-    for (std::size_t i = 0; i < spec_.seqlens_q.size(); ++i) {
-      pairs += static_cast<double>(spec_.seqlens_q[i]) * static_cast<double>(spec_.seqlens_k[i]);
+  if (s.varlen()) {
+    for (std::size_t i = 0; i < s.seqlens_q.size(); ++i) {
+      pairs += static_cast<double>(s.seqlens_q[i]) * static_cast<double>(s.seqlens_k[i]);
     }
   } else {
-    pairs = static_cast<double>(spec_.B) * static_cast<double>(spec_.Sq) *
-            static_cast<double>(spec_.Sk);
+    pairs = static_cast<double>(s.B) * static_cast<double>(s.Sq) * static_cast<double>(s.Sk);
   }
-  const double f =
-      2.0 * pairs * static_cast<double>(spec_.Hq) * static_cast<double>(spec_.D + spec_.dv());
-  return spec_.causal ? f / 2 : f;
+  const double f = 2.0 * pairs * static_cast<double>(s.Hq) * static_cast<double>(s.D + s.dv());
+  return s.causal ? f / 2 : f;
+}
+
+double HostProblem::flops() const {
+  return support::flops(spec_);
 }
 
 TensorView HostProblem::qkv_view(const std::byte* buf, std::int64_t rows, std::int64_t heads,

@@ -32,6 +32,7 @@ struct ProblemSpec {
   bool lse = false;
   std::vector<std::int64_t> seqlens_q, seqlens_k;  // non-empty: varlen THD (B = their count)
   bool strided = false;                            // q/k/v rows padded, so nothing is contiguous
+  bool random_inputs = true;  // false: q/k/v are zeros (for explain, which never reads them)
   std::uint64_t seed = 1;
 
   std::int64_t dv() const { return Dv > 0 ? Dv : D; }
@@ -44,6 +45,9 @@ struct Output {
   std::vector<std::byte> out;
   std::vector<float> lse;
 };
+
+// FLOPs of the problem (DESIGN §7), without allocating it.
+double flops(const ProblemSpec& spec);
 
 class HostProblem {
  public:

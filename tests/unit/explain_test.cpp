@@ -90,6 +90,7 @@ TEST(Explain, StrictChoiceListsEveryReasonNotOnlyTheFirst) {
     EXPECT_NE(msg.find("backend"), std::string::npos);
     EXPECT_NE(msg.find("expected"), std::string::npos);
     EXPECT_NE(msg.find("probe_strict | dtype"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[head_dim]"), std::string::npos) << msg;
     EXPECT_NE(msg.find("bf16"), std::string::npos) << msg;
     EXPECT_NE(msg.find("backends that can run it: "), std::string::npos) << msg;
     EXPECT_NE(msg.find("math"), std::string::npos) << msg;
@@ -139,9 +140,9 @@ TEST(FormatVerdicts, RendersPassingAndRefusingBackends) {
              {}};
   const std::string t = format_verdicts({ok, no});
   EXPECT_NE(t.find("fast_one | (can run)"), std::string::npos) << t;
-  EXPECT_NE(t.find("fast_one | note: pads head dim 80 to 96"), std::string::npos) << t;
+  EXPECT_NE(t.find("note: fast_one: pads head dim 80 to 96"), std::string::npos) << t;
   EXPECT_NE(t.find("picky    | dtype      | fp16, bf16 | fp32"), std::string::npos) << t;
-  EXPECT_NE(t.find("picky    | lse output | none       | requested"), std::string::npos) << t;
+  EXPECT_NE(t.find("picky    | lse output | none       | requested [lse]"), std::string::npos) << t;
   EXPECT_EQ(format_verdicts({ok}).find("(can run)") != std::string::npos, true);
 }
 

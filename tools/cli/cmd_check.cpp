@@ -1,0 +1,149 @@
+// `attend check`: every available backend against `math` over the conformance grid, in the
+// spirit of ggml's test-backend-ops. A refusal is a SKIP with the dispatcher's reason codes;
+// a backend that passes explain() and then throws, or misses the tolerance, is a FAIL.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attend/registry.hpp"
+#include "backend_flags.hpp"
+#include "check_cases.hpp"
+#include "commands.hpp"
+#include "reference.hpp"
+
+namespace attend::cli {
+namespace {
+
+struct Options {
+  bool quick = false;
+  std::vector<std::string> backends;
+  std::uint64_t seed = 1;
+};
+
+struct Tally {
+  int passed = 0, failed = 0, skipped = 0;
+};
+
+// "[dtype] dtype: expected fp32, got bf16" from the backend's own verdict.
+std::string skip_text(const Explanation& ex, const std::string& id) {
+  for (const Verdict& v : ex.verdicts) {
+    if (v.backend != id) continue;
+    std::string codes;
+    for (const Reason& r : v.reasons) {
+      const std::string code(code_name(r.code));
+      if (codes.find(code) == std::string::npos) codes += (codes.empty() ? "" : ",") + code;
+    }
+    if (v.reasons.empty()) return "[?]";
+    const Reason& first = v.reasons.front();
+    return fmt::format("[{}] {}: expected {}, got {}", codes, first.what, first.expected,
+                       first.got);
+  }
+  return "[unknown_backend]";
+}
+
+std::vector<std::string> backends_to_check(const Options& o) {
+  std::vector<std::string> ids;
+  for (const std::string& b : o.backends) ids.push_back(resolve_backend_flag("--backend", b));
+  if (!ids.empty()) return ids;
+  for (const std::string& id : available_backends()) {
+    if (id != "math") ids.push_back(id);
+  }
+  return ids;
+}
+
+// One case on one backend: prints its line and counts it.
+void check_one(const CheckCase& c, std::size_t index, const std::string& id,
+               const support::HostProblem& host, std::optional<support::Output>& ref,
+               Tally& tally) {
+  const std::string head =
+      fmt::format("{:<10} #{:03} {:<13} {}", id, index, c.feature, c.spec.describe());
+  support::Output out = host.make_output();
+  const Params params = host.params(out);
+  Explanation ex;
+  try {
+    ex = explain(params, id);
+  } catch (const Error& e) {
+    ++tally.failed;
+    fmt::print("FAIL  {}  invalid case [{}]: {}\n", head, code_name(e.code()), e.what());
+    return;
+  }
+  if (ex.chosen.empty()) {
+    ++tally.skipped;
+    fmt::print("SKIP  {}  {}\n", head, skip_text(ex, id));
+    return;
+  }
+  try {
+    attention(params, id);
+  } catch (const Error& e) {
+    ++tally.failed;
+    fmt::print("FAIL  {}  explain() accepted it but the call threw [{}]: {}\n", head,
+               code_name(e.code()), e.what());
+    return;
+  }
+  try {
+    if (!ref) ref = reference_output(host);
+  } catch (const Error& e) {
+    ++tally.failed;
+    fmt::print("FAIL  {}  the reference failed [{}]: {}\n", head, code_name(e.code()), e.what());
+    return;
+  }
+  const Judgement j = judge(host, out, *ref);
+  ++(j.pass ? tally.passed : tally.failed);
+  fmt::print("{}  {}  {}\n", j.pass ? "PASS" : "FAIL", head, j.summary);
+}
+
+int run_check(const Options& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<std::string> ids = backends_to_check(o);
+  if (ids.empty()) {
+    fmt::print(
+        "no backend to check: none besides math is available on this machine "
+        "(see `attend list`)\n0 passed, 0 failed, 0 skipped\n");
+    return 0;
+  }
+  const std::vector<CheckCase> cases = check_cases(o.quick, o.seed);
+  fmt::print("checking {} against math on {} cases{}\n", fmt::join(ids, ", "), cases.size(),
+             o.quick ? " (quick)" : "");
+  Tally tally;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const support::HostProblem host(cases[i].spec);
+    std::optional<support::Output> ref;  // computed once per case, on the first backend that runs
+    for (const std::string& id : ids) check_one(cases[i], i, id, host, ref, tally);
+    std::fflush(stdout);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("{} cases in {:.1f} s\n", cases.size(), seconds);
+  fmt::print("{} passed, {} failed, {} skipped\n", tally.passed, tally.failed, tally.skipped);
+  return tally.failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+Command add_check_command(CLI::App& parent) {
+  auto opts = std::make_shared<Options>();
+  CLI::App* app =
+      parent.add_subcommand("check", "Conformance sweep of every available backend against math");
+  app->footer(
+      "Runs every available backend (except math) against math over a random grid of small "
+      "problems covering dtypes, head dims, Sq != Sk, both causal alignments, GQA, each mask "
+      "broadcast shape, key padding, windows, softcap, varlen with empty sequences, LSE, dropout, "
+      "layouts and strides. One line per case: PASS, FAIL, or SKIP with the refusal's reason "
+      "codes from attend::explain.\nExit code 1 if anything failed.");
+  app->add_flag("--quick", opts->quick, "a smaller grid with shorter sequences");
+  app->add_option("--backend", opts->backends,
+                  "backends to check (default: every available one "
+                  "except math)")
+      ->delimiter(',');
+  app->add_option("--seed", opts->seed, "seed of the grid's sizes and inputs")
+      ->capture_default_str();
+  return {app, [opts] { return run_check(*opts); }};
+}
+
+}  // namespace attend::cli
