@@ -1,0 +1,56 @@
+// cpu_flash kernels for AVX-512 with fp32 math (fp32 and fp16 inputs; bf16 inputs on CPUs
+// without AVX512-BF16). Built with AVX-512 flags and only run after run-time detection.
+#include "backends/cpu_flash/kernel_interface.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && \
+    defined(__AVX512VL__) && defined(__FMA__) && defined(__F16C__)
+
+#define ATTEND_CPU_FLASH_ISA avx512
+#include "backends/cpu_flash/simd_avx512.hpp"
+
+// The kernel templates, written against the Simd above.
+#include "backends/cpu_flash/attend_kv.hpp"
+
+namespace attend::cpu_flash::avx512 {
+namespace {
+
+// 24 accumulators of 16 lanes out of 32 registers: 8 keys (or 8 dv) x 48 queries.
+struct Shape {
+  static constexpr int kScoreRows = 8, kScoreCols = 3;
+  static constexpr int kValueRows = 8, kValueCols = 3;
+  static constexpr int kQTile = 96, kKvTile = 64;
+};
+
+void pack(const KernelArgs& args, const Panel& panel, std::int64_t j0, std::int64_t n) noexcept {
+  pack_panel<Fp32Mode>(args, panel, j0, n);
+}
+
+void run(const KernelArgs& args, const QTile& tile) noexcept {
+  attend_kv<Fp32Mode, Shape>(args, tile);
+}
+
+constexpr IsaKernel kKernel{.isa = Isa::avx512,
+                            .math = Math::f32,
+                            .lanes = Simd::kLanes,
+                            .q_tile = Shape::kQTile,
+                            .kv_tile = Shape::kKvTile,
+                            .pack_panel = pack,
+                            .attend_kv = run};
+
+}  // namespace
+
+const IsaKernel* kernel() noexcept {
+  return &kKernel;
+}
+
+}  // namespace attend::cpu_flash::avx512
+
+#else
+
+namespace attend::cpu_flash::avx512 {
+const IsaKernel* kernel() noexcept {
+  return nullptr;
+}
+}  // namespace attend::cpu_flash::avx512
+
+#endif
