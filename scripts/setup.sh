@@ -10,6 +10,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libopenblas-dev
+  clang libclang-rt-dev libomp-dev python3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 // valid problem gives Reasons with the same codes, and NoBackendError carries all of them.
 #pragma once
 
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,6 +47,7 @@ enum class Code : int {
 };
 
 std::string_view code_name(Code c) noexcept;
+std::ostream& operator<<(std::ostream& os, Code c);  // prints code_name(c)
 
 class Error : public std::runtime_error {
  public:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ostream>
 #include <string>
 
 #include "attend/backend.hpp"
@@ -75,6 +76,10 @@ std::string_view code_name(Code c) noexcept {
       return "usage";
   }
   return "?";
+}
+
+std::ostream& operator<<(std::ostream& os, Code c) {
+  return os << code_name(c);
 }
 
 std::string format_verdicts(const std::vector<Verdict>& verdicts) {

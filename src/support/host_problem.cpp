@@ -269,7 +269,8 @@ Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
   for (std::size_t i = 0; i < ref.lse.size() && i < got.lse.size(); ++i) {
     const double a = got.lse[i], r = ref.lse[i];
     const bool a_fin = std::isfinite(a), r_fin = std::isfinite(r);
-    if (a_fin != r_fin || (!a_fin && !(a == r))) {
+    const bool both_nan = std::isnan(a) && std::isnan(r);
+    if (a_fin != r_fin || (!a_fin && !(a == r) && !both_nan)) {
       ++c.lse_mismatch;
       continue;
     }

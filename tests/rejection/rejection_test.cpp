@@ -8,6 +8,7 @@
 #include <set>
 
 #include "attend/attend.hpp"
+#include "common/elements.hpp"
 #include "support/host_problem.hpp"
 
 namespace attend {
@@ -217,6 +218,139 @@ TEST(BackendRefusal, CpuBackendsRefuseDeviceTensors) {
       bool device = false;
       for (const Reason& r : e.verdicts().at(0).reasons) device |= r.code == Code::device;
       EXPECT_TRUE(device) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attend
+
+namespace attend {
+namespace {
+
+// Refusals that depend on a backend's declared limits, shown with a probe that declares them.
+class ProbeRefusal : public ::testing::Test {
+ protected:
+  static std::shared_ptr<const Backend> probe(Capabilities caps) {
+    class Probe final : public Backend {
+     public:
+      explicit Probe(Capabilities c) : caps_(std::move(c)) {}
+      std::string_view id() const noexcept override { return "strict_probe"; }
+      std::string_view family() const noexcept override { return "test"; }
+      std::string_view description() const noexcept override { return "declares tight limits"; }
+      const Capabilities& capabilities() const noexcept override { return caps_; }
+      Availability availability() const override { return {3, "test"}; }
+      void run(const Problem&) const override {}
+
+     private:
+      Capabilities caps_;
+    };
+    return std::make_shared<Probe>(std::move(caps));
+  }
+  static Capabilities base_caps() {
+    Capabilities c;
+    c.dtypes = {DType::f32};
+    c.layouts = {Layout::BSHD, Layout::BHSD};
+    c.bool_mask = c.causal_top_left = c.causal_bottom_right = true;
+    return c;
+  }
+  static std::set<Code> refusal_codes(const Params& p) {
+    try {
+      attention(p, "strict_probe");
+    } catch (const NoBackendError& e) {
+      std::set<Code> codes;
+      for (const Reason& r : e.verdicts().at(0).reasons) codes.insert(r.code);
+      return codes;
+    }
+    return {};
+  }
+  void TearDown() override { unregister_backend("strict_probe"); }
+};
+
+TEST_F(ProbeRefusal, MaskWithCausalWhereForbidden) {
+  register_backend(probe(base_caps()));
+  support::ProblemSpec s = valid_spec();
+  s.Hq = s.Hkv = 2;
+  s.lse = false;
+  s.causal = true;
+  support::HostProblem problem(s);
+  support::Output o = problem.make_output();
+  EXPECT_EQ(refusal_codes(problem.params(o)), std::set<Code>{Code::mask_with_causal});
+}
+
+TEST_F(ProbeRefusal, MisalignedForAVectorisedKernel) {
+  Capabilities c = base_caps();
+  c.alignment_bytes = 64;
+  register_backend(probe(c));
+  support::ProblemSpec s = valid_spec();
+  s.Hq = s.Hkv = 2;
+  s.lse = false;
+  s.mask = support::MaskKind::none;
+  s.strided = true;  // rows padded by 3 elements: element-aligned, never 64-byte aligned
+  support::HostProblem problem(s);
+  support::Output o = problem.make_output();
+  EXPECT_EQ(refusal_codes(problem.params(o)), std::set<Code>{Code::alignment});
+}
+
+TEST_F(ProbeRefusal, StridesTheBackendCannotTake) {
+  Capabilities c = base_caps();
+  c.any_strides = false;
+  register_backend(probe(c));
+  support::ProblemSpec s = valid_spec();
+  s.Hq = s.Hkv = 2;
+  s.lse = false;
+  s.mask = support::MaskKind::none;
+  s.Dv = 4;
+  support::HostProblem problem(s);
+  support::Output o = problem.make_output();
+  Params p = problem.params(o);
+  p.q.shape[3] = p.k.shape[3] = 4;  // every other element of the head dim: stride 2
+  p.q.strides[3] = p.k.strides[3] = 2;
+  EXPECT_EQ(refusal_codes(p), std::set<Code>{Code::stride});
+}
+
+TEST(BackendRefusal, HeadDim1000RunsOnlyOnTheReference) {
+  support::ProblemSpec s;
+  s.Sq = 3, s.Sk = 4, s.D = 1000;
+  support::HostProblem problem(s);
+  support::Output o = problem.make_output();
+  const Explanation ex = explain(problem.params(o));
+  for (const Verdict& v : ex.verdicts) {
+    if (v.backend == "cpu_flash") {
+      ASSERT_FALSE(v.ok);
+      EXPECT_EQ(v.reasons.at(0).code, Code::head_dim);
+      EXPECT_EQ(v.reasons.at(0).got, "1000");
+    }
+  }
+  EXPECT_EQ(ex.chosen, "math");
+}
+
+// NaN in the inputs reaches exactly the rows the reference says it reaches: a query row with a
+// NaN, and the rows that give a NaN value row a non-zero weight (not those causal masking hides).
+TEST(NanPropagation, MatchesTheReferenceRowByRow) {
+  for (const BackendInfo& b : list_backends()) {
+    if (b.id == "math" || b.capabilities.device != DeviceKind::cpu || b.availability.score <= 0)
+      continue;
+    for (DType t : {DType::f32, DType::bf16}) {
+      support::ProblemSpec s;
+      s.dtype = t;
+      s.B = 1, s.Hq = s.Hkv = 2, s.Sq = s.Sk = 70, s.D = 32;
+      s.causal = true;
+      s.lse = true;
+      support::HostProblem problem(s);
+      support::Output got = problem.make_output(), ref = problem.make_output();
+      Params p = problem.params(got);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      common::store_element(p.q.data, t, 5 * p.q.strides[1] + 1 * p.q.strides[2] + 7,
+                            nan);  // q row 5, head 1
+      common::store_element(p.v.data, t, 40 * p.v.strides[1] + 0 * p.v.strides[2] + 3,
+                            nan);  // v row 40, head 0
+      attention(p, b.id);
+      Params r = problem.params(ref);
+      attention(r, "math");
+      const support::Comparison c = support::compare(problem, got, ref);
+      EXPECT_EQ(c.nan, 0) << b.id << " " << name(t) << ": NaN pattern differs from the reference";
+      EXPECT_EQ(c.lse_mismatch, 0) << b.id << " " << name(t);
     }
   }
 }
