@@ -2,8 +2,10 @@
 // packing steps and tests. Hot kernels convert whole tiles instead.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "attend/tensor.hpp"
 #include "common/half.hpp"
@@ -30,6 +32,17 @@ inline double load_element(const void* base, DType t, std::int64_t offset) {
   return 0.0;
 }
 
+// double -> integer without undefined behaviour: NaN becomes 0, out-of-range values clamp.
+template <class Int>
+Int saturate(double value) {
+  if (std::isnan(value)) return 0;
+  if (value <= static_cast<double>(std::numeric_limits<Int>::min()))
+    return std::numeric_limits<Int>::min();
+  if (value >= static_cast<double>(std::numeric_limits<Int>::max()))
+    return std::numeric_limits<Int>::max();
+  return static_cast<Int>(value);
+}
+
 inline void store_element(void* base, DType t, std::int64_t offset, double value) {
   switch (t) {
     case DType::f32:
@@ -48,10 +61,10 @@ inline void store_element(void* base, DType t, std::int64_t offset, double value
       static_cast<std::uint8_t*>(base)[offset] = value != 0.0;
       break;
     case DType::i32:
-      static_cast<std::int32_t*>(base)[offset] = static_cast<std::int32_t>(value);
+      static_cast<std::int32_t*>(base)[offset] = saturate<std::int32_t>(value);
       break;
     case DType::i64:
-      static_cast<std::int64_t*>(base)[offset] = static_cast<std::int64_t>(value);
+      static_cast<std::int64_t*>(base)[offset] = saturate<std::int64_t>(value);
       break;
   }
 }

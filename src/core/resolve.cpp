@@ -2,6 +2,7 @@
 // what was expected and what was given; nothing here touches tensor data except host cu_seqlens.
 #include "core/resolve.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,26 @@ std::string shape_text(const TensorView& t) {
   std::string s = "(";
   for (int i = 0; i < t.rank; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
   return s + ")";
+}
+
+// Outputs must not alias themselves. Sufficient test: with the dimensions of size > 1 sorted by
+// stride, each stride must step past everything the smaller dimensions reach.
+void require_no_self_overlap(const TensorView& t, const char* name) {
+  int order[kMaxRank];
+  int n = 0;
+  for (int i = 0; i < t.rank; ++i) {
+    if (t.shape[i] > 1) order[n++] = i;
+  }
+  std::sort(order, order + n, [&](int a, int b) { return t.strides[a] < t.strides[b]; });
+  std::int64_t reach = 0;  // largest offset reachable with the dimensions seen so far
+  for (int k = 0; k < n; ++k) {
+    const int i = order[k];
+    if (t.strides[i] <= reach) {
+      fail(Code::stride, str(name, " strides make elements overlap (dimension ", i, " has stride ",
+                             t.strides[i], "): outputs may not alias themselves"));
+    }
+    reach += (t.shape[i] - 1) * t.strides[i];
+  }
 }
 
 // Sizes non-negative, strides non-negative, pointer present and element-aligned, and the largest
@@ -42,11 +63,8 @@ void check_storage(const TensorView& t, const char* name, bool writable) {
         __builtin_add_overflow(last, term, &last)) {
       fail(Code::overflow, str(name, " ", shape_text(t), ": largest offset overflows int64"));
     }
-    if (writable && t.shape[i] > 1 && t.strides[i] == 0) {
-      fail(Code::stride,
-           str(name, " has stride 0 in dimension ", i, ": outputs may not overlap themselves"));
-    }
   }
+  if (writable) require_no_self_overlap(t, name);
   std::int64_t last_byte;
   if (__builtin_mul_overflow(last, static_cast<std::int64_t>(size_of(t.dtype)), &last_byte)) {
     fail(Code::overflow, str(name, ": largest byte offset overflows int64"));

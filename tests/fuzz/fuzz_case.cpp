@@ -15,8 +15,26 @@
 namespace attend::fuzz {
 namespace {
 
+std::string describe_params(const Params& p) {
+  std::string s = "layout " + std::to_string(static_cast<int>(p.layout));
+  for (const auto* t : {&p.q, &p.k, &p.v, &p.out, &p.attn_mask, &p.key_padding_mask, &p.lse}) {
+    std::string strides;
+    for (int i = 0; i < t->rank; ++i) strides += (i ? "," : "") + std::to_string(t->strides[i]);
+    s += "\n  " + describe(*t) + " strides (" + strides + ")";
+  }
+  s += "\n  causal " + std::to_string(p.is_causal) + " align " +
+       std::to_string(static_cast<int>(p.align)) + " window (" + std::to_string(p.window.left) +
+       "," + std::to_string(p.window.right) + ") softcap " + std::to_string(p.softcap) + " scale " +
+       (p.scale ? std::to_string(*p.scale) : "default") + " dropout " +
+       std::to_string(p.dropout_p) + " gqa " + std::to_string(p.enable_gqa);
+  return s;
+}
+
+const Params* current = nullptr;  // the problem under test, for the report
+
 [[noreturn]] void violation(const std::string& what) {
   std::fprintf(stderr, "attend fuzz: promise broken: %s\n", what.c_str());
+  if (current) std::fprintf(stderr, "problem: %s\n", describe_params(*current).c_str());
   std::abort();
 }
 
@@ -194,6 +212,7 @@ void run_case(const std::uint8_t* data, std::size_t size) {
   }
   const char* backend = kBackends[in.ConsumeIntegralInRange(0, 4)];
 
+  current = &p;
   try {
     attention(p, backend);
   } catch (const Error&) {
@@ -210,7 +229,9 @@ void run_case(const std::uint8_t* data, std::size_t size) {
   }
   if (!all_finite(p.q) || !all_finite(p.k) || !all_finite(p.v))
     return;  // NaN/Inf propagation may differ by row
-  const double tol = dtype == DType::f32 ? 1e-5 : (dtype == DType::f64 ? 1e-10 : 1e-2);
+  // Ten times the conformance tolerances: fuzzed inputs are built to cancel (broadcast keys,
+  // sinusoids, masks), and an output ten times smaller than its inputs carries their rounding.
+  const double tol = dtype == DType::f32 ? 1e-4 : (dtype == DType::f64 ? 1e-9 : 5e-2);
   double diff = 0, norm = 0;
   const std::int64_t span = span_of(p.out);
   for (std::int64_t i = 0; i < span; ++i) {
@@ -221,13 +242,21 @@ void run_case(const std::uint8_t* data, std::size_t size) {
     if (!std::isnan(b)) diff += (a - b) * (a - b), norm += b * b;
   }
   const double rel = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-  if (rel > tol) violation(std::string(backend) + ": relative error " + std::to_string(rel));
+  if (rel > tol) {
+    std::string detail;
+    for (std::int64_t i = 0; i < span && i < 64; ++i) {
+      detail += std::to_string(common::load_element(p.out.data, dtype, i)) + "/" +
+                std::to_string(common::load_element(r.out.data, dtype, i)) + " ";
+    }
+    violation(std::string(backend) + ": relative error " + std::to_string(rel) +
+              " (got/ref: " + detail + ")");
+  }
   if (!want_lse) return;
   for (std::int64_t i = 0; i < span_of(p.lse); ++i) {
     const double a = static_cast<float*>(p.lse.data)[i], b = static_cast<float*>(r.lse.data)[i];
     const bool same_kind = std::isfinite(a) == std::isfinite(b) &&
                            (std::isfinite(b) || a == b || (std::isnan(a) && std::isnan(b)));
-    if (!same_kind || (std::isfinite(b) && std::abs(a - b) > 100 * tol * (1 + std::abs(b)))) {
+    if (!same_kind || (std::isfinite(b) && std::abs(a - b) > 10 * tol * (1 + std::abs(b)))) {
       violation(std::string(backend) + ": LSE " + std::to_string(a) + " vs reference " +
                 std::to_string(b));
     }

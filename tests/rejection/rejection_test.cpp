@@ -54,6 +54,8 @@ const std::vector<BadInput>& bad_inputs() {
        }},
       {"negative stride", Code::stride, [](Params& p) { p.q.strides[1] = -p.q.strides[1]; }},
       {"overlapping out", Code::stride, [](Params& p) { p.out.strides[1] = 0; }},
+      {"aliasing out strides", Code::stride, [](Params& p) { p.out.strides[1] = p.out.strides[2]; }},
+      {"aliasing lse strides", Code::stride, [](Params& p) { p.lse.strides[2] = 1, p.lse.strides[1] = 2; }},
       {"offset overflow", Code::overflow,
        [](Params& p) { p.k.strides[0] = std::numeric_limits<std::int64_t>::max() / 2; }},
       {"size overflow", Code::overflow,
