@@ -27,6 +27,7 @@ struct Capabilities {
   bool different_v_head_dim = false;  // Dv != D
   bool bool_mask = false;
   bool additive_mask = false;
+  std::vector<DType> mask_dtypes;  // additive mask element types; empty = any floating type
   bool key_padding_mask = false;
   bool mask_with_causal = false;  // attn_mask together with is_causal
   bool causal_top_left = false;

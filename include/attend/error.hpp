@@ -43,7 +43,7 @@ enum class Code : int {
   data,              // a data check (ATTEND_CHECKS=1) failed: NaN/Inf, cu_seqlens values
   runtime,           // the kernel or library failed while running
   plugin,            // a run-time backend was refused
-  usage,             // API misuse (e.g. a scope for an empty id)
+  usage,             // API misuse (e.g. popping a C API scope that was never pushed)
 };
 
 std::string_view code_name(Code c) noexcept;
@@ -76,7 +76,8 @@ struct Verdict {
 };
 
 // Thrown when the requested backend (or every backend, for "auto") refuses the problem.
-// what() is a table: backend | what | expected | got, for every backend considered.
+// what() is a table: backend | what | expected | got, for every backend considered. code() is
+// the named backend's first reason, or `unavailable` when "auto" found no backend.
 class NoBackendError : public Error {
  public:
   NoBackendError(std::string requested, std::vector<Verdict> verdicts);

@@ -70,8 +70,8 @@ struct Problem {
 
   bool banded() const noexcept { return window_left >= 0 || window_right >= 0; }
   std::int64_t group() const noexcept { return Hkv > 0 ? Hq / Hkv : 1; }  // query heads per KV head
-  // FLOPs of the forward pass: 2 GEMMs over the visible part (dense count, halved for causal
-  // when Sq == Sk), per DESIGN §7.
+  // FLOPs of the forward pass per DESIGN §7: 2·B·Hq·Sq·Sk·(D + Dv), halved for causal (the
+  // dense count, not the visible band; per sequence for host varlen).
   double flops() const noexcept;
 };
 

@@ -32,7 +32,8 @@ struct Explanation {
 };
 
 // What every backend says about this problem, and which one `attention` would take.
-// Invalid input (a problem no backend could ever run) throws attend::Error as attention() does.
+// Invalid input (a problem no backend could ever run) throws attend::Error as attention() does;
+// the opt-in data checks (ATTEND_CHECKS) run only in attention(), which reads the data.
 Explanation explain(const Params& params);
 Explanation explain(const Params& params, std::string_view backend);
 
@@ -72,7 +73,7 @@ struct PluginRefusal {
 };
 std::vector<PluginRefusal> plugin_refusals();
 
-// Data checks (NaN/Inf scans, cu_seqlens values, fully masked rows) cost a pass over memory and
+// Data checks (NaN/Inf scans of host q/k/v, fully masked rows) cost a pass over memory and
 // are off unless ATTEND_CHECKS=1 or this is switched on.
 void set_data_checks(bool enabled);
 bool data_checks_enabled();

@@ -10,7 +10,8 @@ namespace attend {
 
 // RAII: while alive, calls on this thread without an explicit backend use `id`. Nestable; the
 // destructor restores exactly what was active before. Not copyable or movable: a scope belongs
-// to the stack frame and thread that made it.
+// to the stack frame and thread that made it, and scopes end in reverse order of their start
+// (destroying one out of order aborts with a message rather than corrupt the selection).
 class BackendScope {
  public:
   explicit BackendScope(std::string_view id);

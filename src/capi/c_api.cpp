@@ -13,7 +13,14 @@ namespace {
 
 thread_local std::string last_error;
 thread_local int last_code = 0;
-thread_local std::vector<std::unique_ptr<attend::BackendScope>> scopes;
+// The C API's scopes on this thread; at thread exit the unpopped ones end innermost first.
+struct ScopeStack {
+  std::vector<std::unique_ptr<attend::BackendScope>> items;
+  ~ScopeStack() {
+    while (!items.empty()) items.pop_back();
+  }
+};
+thread_local ScopeStack scopes;
 
 template <class F>
 int guarded(F&& f) {
@@ -80,8 +87,7 @@ attend::Params to_params(const attend_params* c) {
   p.attn_mask = to_view(c->attn_mask);
   p.key_padding_mask = to_view(c->key_padding_mask);
   p.is_causal = c->is_causal != 0;
-  p.align =
-      c->align == ATTEND_ALIGN_BOTTOM_RIGHT ? attend::Align::bottom_right : attend::Align::top_left;
+  p.align = static_cast<attend::Align>(c->align);  // validated by the library like any value
   p.window = {c->window_left, c->window_right};
   if (c->has_scale) p.scale = c->scale;
   p.softcap = c->softcap;
@@ -127,7 +133,9 @@ attend_tensor attend_tensor_contiguous(void* data, int32_t dtype, int32_t device
   for (int i = t.rank - 1; i >= 0; --i) {
     t.shape[i] = shape ? shape[i] : 0;
     t.strides[i] = stride;
-    stride *= t.shape[i] > 0 ? t.shape[i] : 1;
+    if (__builtin_mul_overflow(stride, t.shape[i] > 0 ? t.shape[i] : 1, &stride)) {
+      stride = INT64_MAX;  // refused as an overflow when used
+    }
   }
   return t;
 }
@@ -155,15 +163,15 @@ int attend_explain(const attend_params* params, const char* backend, char* buf, 
 int attend_scope_push(const char* id) {
   return guarded([&] {
     if (!id) throw attend::Error(attend::Code::usage, "attend: scope id is NULL");
-    scopes.push_back(std::make_unique<attend::BackendScope>(id));
+    scopes.items.push_back(std::make_unique<attend::BackendScope>(id));
   });
 }
 
 int attend_scope_pop(void) {
   return guarded([] {
-    if (scopes.empty())
+    if (scopes.items.empty())
       throw attend::Error(attend::Code::usage, "attend: no scope to pop on this thread");
-    scopes.pop_back();
+    scopes.items.pop_back();
   });
 }
 

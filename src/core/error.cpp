@@ -128,7 +128,9 @@ std::string no_backend_message(const std::string& requested, const std::vector<V
 }  // namespace
 
 NoBackendError::NoBackendError(std::string requested, std::vector<Verdict> verdicts)
-    : Error(Code::unavailable, no_backend_message(requested, verdicts)),
+    : Error(verdicts.size() == 1 && !verdicts[0].reasons.empty() ? verdicts[0].reasons[0].code
+                                                                 : Code::unavailable,
+            no_backend_message(requested, verdicts)),
       requested_(std::move(requested)),
       verdicts_(std::move(verdicts)) {}
 

@@ -53,9 +53,11 @@ void check_layout_and_strides(const Capabilities& c, const Problem& p, ReasonSin
     const std::int64_t elem = static_cast<std::int64_t>(size_of(p.dtype));
     for (int i = 0; i < 4; ++i) {
       const TensorRef& r = *refs[i];
-      const bool strides_ok = (r.sb * elem) % c.alignment_bytes == 0 &&
-                              (r.ss * elem) % c.alignment_bytes == 0 &&
-                              (r.sh * elem) % c.alignment_bytes == 0;
+      // Strides are bounded by the structural checks, so stride * element size fits in int64.
+      auto ok = [&](std::int64_t stride) {
+        return (stride % c.alignment_bytes) * elem % c.alignment_bytes == 0;
+      };
+      const bool strides_ok = ok(r.sb) && ok(r.ss) && ok(r.sh);
       if (!aligned(r.data, c.alignment_bytes) || !strides_ok) {
         sink.refuse(Code::alignment, str(names[i], " data and row strides"),
                     str("aligned to ", c.alignment_bytes, " bytes"), "misaligned");
@@ -105,7 +107,16 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
   if (p.mask.present()) {
     const bool is_bool = p.mask.dtype == DType::boolean;
     if (is_bool ? !c.bool_mask : !c.additive_mask) {
-      sink.refuse(Code::mask, "attn_mask", "none", is_bool ? "bool mask" : "additive mask");
+      const std::string have = c.bool_mask       ? "bool mask"
+                               : c.additive_mask ? "additive mask"
+                                                 : "none";
+      sink.refuse(Code::mask, "attn_mask", have, is_bool ? "bool mask" : "additive mask");
+      if (stop()) return;
+    }
+    if (!is_bool && !c.mask_dtypes.empty() && !contains(c.mask_dtypes, p.mask.dtype)) {
+      sink.refuse(Code::mask, "additive mask dtype",
+                  join(c.mask_dtypes, [](DType t) { return std::string(name(t)); }),
+                  std::string(name(p.mask.dtype)));
       if (stop()) return;
     }
     if (p.causal && !c.mask_with_causal) {
@@ -119,7 +130,7 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
   }
   // Alignment only matters when the corners differ: Sq != Sk, or packed sequences.
   const bool alignment_matters = p.varlen || p.Sq != p.Sk;
-  if (p.causal) {
+  if (p.causal || p.banded()) {  // a window is placed by the same alignment
     const bool ok = p.align == Align::top_left
                         ? c.causal_top_left || (!alignment_matters && c.causal_bottom_right)
                         : c.causal_bottom_right || (!alignment_matters && c.causal_top_left);
@@ -127,7 +138,8 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
       std::string have = c.causal_top_left       ? "top-left"
                          : c.causal_bottom_right ? "bottom-right"
                                                  : "none";
-      sink.refuse(Code::causal_align, "causal alignment", have, std::string(align_name(p.align)));
+      sink.refuse(Code::causal_align, "causal/window alignment", have,
+                  std::string(align_name(p.align)));
       if (stop()) return;
     }
   }

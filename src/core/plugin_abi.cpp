@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/text.hpp"
+#include "core/validate_backend.hpp"
 
 namespace attend::core {
 
@@ -25,64 +26,37 @@ static_assert(static_cast<int>(Layout::BSHD) == ATTEND_LAYOUT_BSHD &&
 namespace {
 
 constexpr std::uint32_t kKnownDtypes = (1u << 7) - 1u;   // f32 .. i64
-constexpr std::uint32_t kFloatDtypes = 0b1111u;          // f32, f16, bf16, f64
 constexpr std::uint32_t kKnownLayouts = (1u << 3) - 1u;  // BSHD, BHSD, THD
-
-bool valid_id(const char* id) {
-  if (!id || !*id || std::strlen(id) > 64) return false;
-  for (const char* c = id; *c; ++c) {
-    if (!(std::islower(static_cast<unsigned char>(*c)) ||
-          std::isdigit(static_cast<unsigned char>(*c)) || *c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
 std::vector<std::string> validate_description(const attend_plugin& pl) {
+  // What only the C form can get wrong: missing strings and functions, unknown enum values and
+  // bits. The capability data itself goes through the same checks as any backend's.
   std::vector<std::string> why;
   const attend_capabilities& c = pl.caps;
-  if (!valid_id(pl.id)) {
-    why.push_back(str("id '", pl.id ? pl.id : "(null)", "' must be 1-64 characters of [a-z0-9_]"));
-  } else if (std::strcmp(pl.id, "auto") == 0 || std::strcmp(pl.id, "native") == 0) {
-    why.push_back(str("id '", pl.id, "' is reserved"));
+  if (!pl.id) {
+    why.push_back("id is missing");
+  } else if (std::string p = id_problem(pl.id); !p.empty()) {
+    why.push_back(std::move(p));
   }
   if (!pl.family || !pl.description) why.push_back("family and description must be set");
   if (!pl.availability) why.push_back("availability function is missing");
   if (!pl.run) why.push_back("run function is missing");
+  for (const char* const* a = pl.aliases; a && *a; ++a) {
+    if (std::string p = id_problem(*a); !p.empty()) why.push_back("alias: " + p);
+  }
   if (c.device_kind != ATTEND_DEVICE_CPU && c.device_kind != ATTEND_DEVICE_CUDA) {
     why.push_back(str("device_kind ", c.device_kind, " is neither CPU nor CUDA"));
   }
-  if (c.min_sm < 0 || c.max_sm < 0 || (c.max_sm > 0 && c.min_sm > c.max_sm)) {
-    why.push_back(str("SM range [", c.min_sm, ", ", c.max_sm, "] is empty or negative"));
-  }
-  if (c.dtypes == 0 || (c.dtypes & ~kKnownDtypes)) {
-    why.push_back(str("dtypes bits 0x", std::hex, c.dtypes, " are empty or unknown"));
-  } else if ((c.dtypes & ~kFloatDtypes) != 0) {
-    why.push_back("dtypes may only name floating-point types");
-  }
-  if (c.layouts == 0 || (c.layouts & ~kKnownLayouts)) {
-    why.push_back(str("layouts bits 0x", std::hex, c.layouts, " are empty or unknown"));
-  }
-  if (c.head_dim_min < 1) why.push_back(str("head_dim_min ", c.head_dim_min, " < 1"));
-  if (c.head_dim_max != 0 && c.head_dim_max < c.head_dim_min) {
-    why.push_back(str("head_dim_max ", c.head_dim_max, " < head_dim_min ", c.head_dim_min));
-  }
-  if (c.head_dim_multiple < 1)
-    why.push_back(str("head_dim_multiple ", c.head_dim_multiple, " < 1"));
-  if (c.flags & ~ATTEND_CAP_ALL_FLAGS)
+  if (c.dtypes & ~kKnownDtypes)
+    why.push_back(str("dtypes bits 0x", std::hex, c.dtypes, " are unknown"));
+  if (c.layouts & ~kKnownLayouts)
+    why.push_back(str("layouts bits 0x", std::hex, c.layouts, " are unknown"));
+  if (c.flags & ~ATTEND_CAP_ALL_FLAGS) {
     why.push_back(str("unknown capability flags 0x", std::hex, c.flags & ~ATTEND_CAP_ALL_FLAGS));
-  if ((c.flags & ATTEND_CAP_MASK_WITH_CAUSAL) &&
-      (!(c.flags & (ATTEND_CAP_BOOL_MASK | ATTEND_CAP_ADDITIVE_MASK)) ||
-       !(c.flags & (ATTEND_CAP_CAUSAL_TOP_LEFT | ATTEND_CAP_CAUSAL_BOTTOM_RIGHT)))) {
-    why.push_back(
-        "MASK_WITH_CAUSAL claims masks with causal but lacks a mask kind or a causal alignment");
   }
-  if (c.alignment_bytes < 0 || (c.alignment_bytes & (c.alignment_bytes - 1)) != 0) {
-    why.push_back(str("alignment_bytes ", c.alignment_bytes, " is not 0 or a power of two"));
-  }
+  for (std::string& p : capability_problems(to_capabilities(c))) why.push_back(std::move(p));
   return why;
 }
 
@@ -91,9 +65,10 @@ Capabilities to_capabilities(const attend_capabilities& c) {
   caps.device = c.device_kind == ATTEND_DEVICE_CUDA ? DeviceKind::cuda : DeviceKind::cpu;
   caps.min_sm = c.min_sm;
   caps.max_sm = c.max_sm;
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < 7; ++t) {
     if (c.dtypes & (1u << t)) caps.dtypes.push_back(static_cast<DType>(t));
   }
+  caps.mask_dtypes = caps.dtypes;  // the ABI has no separate mask types: additive masks match q
   for (int l = 0; l < 3; ++l) {
     if (c.layouts & (1u << l)) caps.layouts.push_back(static_cast<Layout>(l));
   }

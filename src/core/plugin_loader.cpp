@@ -1,5 +1,5 @@
-// dlopen + the entry symbol + a checked description = a Backend. A library is never unloaded once
-// it provided a backend (its code may be running on another thread); a refused one is closed.
+// dlopen + the entry symbol + a checked description = a Backend. A refused library is closed; an
+// accepted one lives as long as its backend, which registry snapshots keep for the process.
 #include "core/plugin_loader.hpp"
 
 #include <dlfcn.h>
@@ -23,13 +23,16 @@ namespace {
 
 class PluginBackend final : public Backend {
  public:
-  PluginBackend(const attend_plugin& d, std::string path)
+  // Owns the library: it is closed when the last reference to this backend goes (a refused
+  // registration), never while a snapshot can still reach it.
+  PluginBackend(const attend_plugin& d, std::string path, std::shared_ptr<void> library)
       : d_(d),
         id_(d.id),
         family_(d.family),
         description_(d.description),
         path_(std::move(path)),
-        caps_(to_capabilities(d.caps)) {
+        caps_(to_capabilities(d.caps)),
+        library_(std::move(library)) {
     for (const char* const* a = d.aliases; a && *a; ++a) aliases_.emplace_back(*a);
   }
   std::string_view id() const noexcept override { return id_; }
@@ -63,26 +66,21 @@ class PluginBackend final : public Backend {
   std::string id_, family_, description_, path_;
   std::vector<std::string> aliases_;
   Capabilities caps_;
+  std::shared_ptr<void> library_;
 };
 
-struct LibraryHandle {
-  void* handle;
-  ~LibraryHandle() {
-    if (handle) dlclose(handle);
-  }
-  void keep() { handle = nullptr; }
-};
+using Library = std::unique_ptr<void, int (*)(void*)>;
 
 }  // namespace
 
 std::shared_ptr<const Backend> open_plugin(const std::string& path) {
   dlerror();
-  LibraryHandle lib{dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)};
-  if (!lib.handle) {
+  Library lib(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL), dlclose);
+  if (!lib) {
     const char* e = dlerror();
     refuse(path, str("cannot be loaded: ", e ? e : "unknown error"));
   }
-  void* sym = dlsym(lib.handle, ATTEND_PLUGIN_ENTRY_SYMBOL);
+  void* sym = dlsym(lib.get(), ATTEND_PLUGIN_ENTRY_SYMBOL);
   if (!sym) refuse(path, str("it exports no '", ATTEND_PLUGIN_ENTRY_SYMBOL, "' function"));
   const auto entry = reinterpret_cast<attend_plugin_entry_fn>(sym);
   const attend_plugin* d = entry(ATTEND_PLUGIN_ABI_VERSION);
@@ -102,9 +100,7 @@ std::shared_ptr<const Backend> open_plugin(const std::string& path) {
     for (const std::string& p : problems) all += (all.empty() ? "" : "; ") + p;
     refuse(path, "its description contradicts itself: " + all);
   }
-  auto backend = std::make_shared<PluginBackend>(*d, path);
-  lib.keep();
-  return backend;
+  return std::make_shared<PluginBackend>(*d, path, std::shared_ptr<void>(lib.release(), dlclose));
 }
 
 std::vector<std::shared_ptr<const Backend>> plugins_from_env(std::vector<PluginRefusal>& refusals) {

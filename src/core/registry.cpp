@@ -10,6 +10,7 @@
 #include "core/plugin_loader.hpp"
 #include "core/registry_store.hpp"
 #include "core/text.hpp"
+#include "core/validate_backend.hpp"
 
 namespace attend {
 namespace core {
@@ -29,6 +30,28 @@ struct Store {
   }
 };
 
+}  // namespace
+
+// Ids and aliases share one namespace: a name must resolve to exactly one backend. The entry
+// with the same id (the one a replacement displaces) does not count.
+std::string name_clash(const Snapshot& entries, const Backend& backend) {
+  std::vector<std::string> names = backend.aliases();
+  names.emplace_back(backend.id());
+  for (const Entry& e : entries) {
+    if (e.backend->id() == backend.id()) continue;
+    std::vector<std::string> taken = e.backend->aliases();
+    taken.emplace_back(e.backend->id());
+    for (const std::string& n : names) {
+      if (std::find(taken.begin(), taken.end(), n) != taken.end()) {
+        return str("the name '", n, "' already belongs to '", e.backend->id(), "'");
+      }
+    }
+  }
+  return {};
+}
+
+namespace {
+
 void insert_sorted(Snapshot& entries, Entry entry) {
   // Best score first; equal scores keep registration order.
   auto at = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
@@ -45,10 +68,12 @@ Store& store() {
       insert_sorted(*entries, Entry{b, b->availability()});
     }
     for (auto& b : plugins_from_env(st->refusals)) {
-      if (find_entry(*entries, b->id())) {
+      std::string why = find_entry(*entries, b->id())
+                            ? str("backend id '", b->id(), "' is already registered")
+                            : name_clash(*entries, *b);
+      if (!why.empty()) {
         st->refusals.push_back(
-            {b->origin(), str("attend: plugin ", b->origin(), " refused: backend id '", b->id(),
-                              "' is already registered")});
+            {b->origin(), str("attend: plugin ", b->origin(), " refused: ", why)});
         continue;
       }
       insert_sorted(*entries, Entry{b, b->availability()});
@@ -116,8 +141,10 @@ std::string resolve_backend_id(std::string_view id) {
 void register_backend(std::shared_ptr<const Backend> backend, bool replace) {
   if (!backend) throw Error(Code::usage, "attend: register_backend got a null backend");
   const std::string id(backend->id());
-  if (id.empty() || id == kAuto) {
-    throw Error(Code::plugin, core::str("attend: backend id '", id, "' is reserved or empty"));
+  if (const std::vector<std::string> why = core::backend_problems(*backend); !why.empty()) {
+    std::string all;
+    for (const std::string& w : why) all += (all.empty() ? "" : "; ") + w;
+    throw Error(Code::plugin, core::str("attend: backend '", id, "' refused: ", all));
   }
   Availability availability = backend->availability();
   core::Store& s = core::store();
@@ -125,6 +152,9 @@ void register_backend(std::shared_ptr<const Backend> backend, bool replace) {
   auto next = std::make_unique<core::Snapshot>(*s.current);
   auto same = std::find_if(next->begin(), next->end(),
                            [&](const core::Entry& e) { return e.backend->id() == id; });
+  if (std::string clash = core::name_clash(*next, *backend); !clash.empty()) {
+    throw Error(Code::plugin, core::str("attend: backend '", id, "' refused: ", clash));
+  }
   if (same != next->end()) {
     if (!replace) {
       throw Error(Code::plugin,

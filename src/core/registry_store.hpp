@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,5 +24,7 @@ using Snapshot = std::vector<Entry>;
 // backend re-enters the dispatcher while another call iterates.
 const Snapshot& snapshot();
 const Entry* find_entry(const Snapshot& s, std::string_view id) noexcept;
+// Empty, or why the backend's id or an alias would make a name ambiguous among `entries`.
+std::string name_clash(const Snapshot& entries, const Backend& backend);
 
 }  // namespace attend::core

@@ -31,15 +31,58 @@ void require_no_self_overlap(const TensorView& t, const char* name) {
   for (int i = 0; i < t.rank; ++i) {
     if (t.shape[i] > 1) order[n++] = i;
   }
-  std::sort(order, order + n, [&](int a, int b) { return t.strides[a] < t.strides[b]; });
+  for (int a = 1; a < n; ++a) {  // insertion sort by stride: at most four entries
+    for (int b = a; b > 0 && t.strides[order[b]] < t.strides[order[b - 1]]; --b)
+      std::swap(order[b], order[b - 1]);
+  }
   std::int64_t reach = 0;  // largest offset reachable with the dimensions seen so far
   for (int k = 0; k < n; ++k) {
     const int i = order[k];
     if (t.strides[i] <= reach) {
-      fail(Code::stride, str(name, " strides make elements overlap (dimension ", i, " has stride ",
-                             t.strides[i], "): outputs may not alias themselves"));
+      fail(Code::stride, str(name, ": stride ", t.strides[i], " of dimension ", i,
+                             " does not step past the smaller dimensions, so its elements may "
+                             "overlap; outputs need non-overlapping strides"));
     }
     reach += (t.shape[i] - 1) * t.strides[i];
+  }
+}
+
+// The bytes [first, last) a (checked) view spans; empty for absent or empty views.
+struct ByteRange {
+  std::uintptr_t first = 0, last = 0;
+  bool empty() const { return first == last; }
+  bool overlaps(const ByteRange& o) const {
+    return !empty() && !o.empty() && first < o.last && o.first < last;
+  }
+};
+
+ByteRange bytes_of(const TensorView& t) {
+  if (!t.present() || t.numel() <= 0) return {};
+  std::int64_t last = 0;
+  for (int i = 0; i < t.rank; ++i) last += (t.shape[i] - 1) * t.strides[i];
+  const auto base = reinterpret_cast<std::uintptr_t>(t.data);
+  return {base, base + static_cast<std::uintptr_t>(last + 1) * size_of(t.dtype)};
+}
+
+// out and lse are written while the inputs are read (by other threads too): no sharing.
+void require_outputs_apart(const Params& prm) {
+  const TensorView* inputs[] = {&prm.q,
+                                &prm.k,
+                                &prm.v,
+                                &prm.attn_mask,
+                                &prm.key_padding_mask,
+                                &prm.cu_seqlens_q,
+                                &prm.cu_seqlens_k,
+                                &prm.lse};
+  const char* names[] = {
+      "q", "k", "v", "attn_mask", "key_padding_mask", "cu_seqlens_q", "cu_seqlens_k", "lse"};
+  const ByteRange out = bytes_of(prm.out), lse = bytes_of(prm.lse);
+  for (int i = 0; i < 8; ++i) {
+    const ByteRange in = bytes_of(*inputs[i]);
+    if (out.overlaps(in))
+      fail(Code::stride,
+           str("out overlaps ", names[i], " in memory: outputs may not alias inputs"));
+    if (i < 7 && lse.overlaps(in)) fail(Code::stride, str("lse overlaps ", names[i], " in memory"));
   }
 }
 
@@ -163,7 +206,7 @@ MaskRef lower_key_padding(const TensorView& m, const Problem& p) {
 }
 
 // Varlen: int32 (B+1) prefix sums. On the host they are validated here (O(B)); device arrays
-// are validated by the data checks, which copy them back, or trusted.
+// cannot be read without a synchronising copy, so only their shape and the hints are checked.
 void resolve_varlen(const Params& prm, Problem& p, std::int64_t total_q, std::int64_t total_k) {
   const TensorView* cus[2] = {&prm.cu_seqlens_q, &prm.cu_seqlens_k};
   const char* names[2] = {"cu_seqlens_q", "cu_seqlens_k"};
@@ -191,7 +234,13 @@ void resolve_varlen(const Params& prm, Problem& p, std::int64_t total_q, std::in
   p.Sq = prm.max_seqlen_q;
   p.Sk = prm.max_seqlen_k;
   if (p.Sq < 0 || p.Sk < 0) fail(Code::varlen, "max_seqlen_q/k must be >= 0");
-  if (p.device.kind != DeviceKind::cpu) return;
+  if (p.device.kind != DeviceKind::cpu) {
+    // Device cu_seqlens are not read on the host: the kernels size their grids from the hints.
+    if ((total_q > 0 && p.Sq == 0) || (total_k > 0 && p.Sk == 0)) {
+      fail(Code::varlen, "max_seqlen_q and max_seqlen_k must be given for device cu_seqlens");
+    }
+    return;
+  }
   const std::int64_t totals[2] = {total_q, total_k};
   std::int64_t max_len[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
@@ -245,7 +294,28 @@ Problem resolve(const Params& prm) {
   p.stream = prm.stream;
   const Layout layout = prm.layout;
   if (layout != Layout::BSHD && layout != Layout::BHSD && layout != Layout::THD) {
-    fail(Code::layout, "unknown layout");
+    fail(Code::layout, str("unknown layout value ", static_cast<int>(layout)));
+  }
+  if (prm.align != Align::top_left && prm.align != Align::bottom_right) {
+    fail(Code::causal_align, str("unknown alignment value ", static_cast<int>(prm.align)));
+  }
+  // Every view's rank and element type are in range before anything indexes or sizes it.
+  const TensorView* views[] = {&prm.q,           &prm.k,
+                               &prm.v,           &prm.out,
+                               &prm.attn_mask,   &prm.key_padding_mask,
+                               &prm.lse,         &prm.cu_seqlens_q,
+                               &prm.cu_seqlens_k};
+  const char* names[] = {
+      "q", "k", "v", "out", "attn_mask", "key_padding_mask", "lse", "cu_seqlens_q", "cu_seqlens_k"};
+  for (int i = 0; i < 9; ++i) {
+    if (views[i]->rank < 0 || views[i]->rank > kMaxRank) {
+      fail(Code::rank,
+           str(names[i], " has rank ", views[i]->rank, "; attend takes 0 (absent) to ", kMaxRank));
+    }
+    if (size_of(views[i]->dtype) == 0) {
+      fail(Code::dtype,
+           str(names[i], " has an unknown dtype value ", static_cast<int>(views[i]->dtype)));
+    }
   }
   const Dims q = canonical(prm.q, layout, "q");
   const Dims k = canonical(prm.k, layout, "k");
@@ -266,17 +336,7 @@ Problem resolve(const Params& prm) {
     fail(Code::dtype_mismatch,
          str("out must have q's dtype ", name(p.dtype), ", got ", name(p.out_dtype)));
   }
-  const TensorView* others[] = {&prm.k,
-                                &prm.v,
-                                &prm.out,
-                                &prm.attn_mask,
-                                &prm.key_padding_mask,
-                                &prm.lse,
-                                &prm.cu_seqlens_q,
-                                &prm.cu_seqlens_k};
-  const char* other_names[] = {
-      "k", "v", "out", "attn_mask", "key_padding_mask", "lse", "cu_seqlens_q", "cu_seqlens_k"};
-  for (int i = 0; i < 8; ++i) require_same_device(*others[i], other_names[i], p.device);
+  for (int i = 1; i < 9; ++i) require_same_device(*views[i], names[i], p.device);
 
   check_storage(prm.q, "q", false);
   check_storage(prm.k, "k", false);
@@ -333,12 +393,12 @@ Problem resolve(const Params& prm) {
     }
   }
   if (prm.attn_mask.present()) {
+    p.mask = lower_mask(prm.attn_mask, p);  // kind and shape first, then storage
     check_storage(prm.attn_mask, "attn_mask", false);
-    p.mask = lower_mask(prm.attn_mask, p);
   }
   if (prm.key_padding_mask.present()) {
-    check_storage(prm.key_padding_mask, "key_padding_mask", false);
     p.key_padding = lower_key_padding(prm.key_padding_mask, p);
+    check_storage(prm.key_padding_mask, "key_padding_mask", false);
   }
 
   if (prm.window.left < -1 || prm.window.right < -1) {
@@ -347,8 +407,11 @@ Problem resolve(const Params& prm) {
   }
   p.causal = prm.is_causal;
   p.align = prm.align;
-  p.window_left = prm.window.left;
-  p.window_right = prm.window.right;
+  // A side longer than any query-key distance is unbounded; clamping keeps the band arithmetic
+  // of every kernel far from int64 overflow.
+  const std::int64_t reach = p.Sq + p.Sk + p.total_q + p.total_k + 1;
+  p.window_left = prm.window.left > reach ? -1 : prm.window.left;
+  p.window_right = prm.window.right > reach ? -1 : prm.window.right;
   if (p.causal) p.window_right = p.window_right < 0 ? 0 : std::min<std::int64_t>(p.window_right, 0);
 
   p.scale = prm.scale ? *prm.scale : 1.0 / std::sqrt(static_cast<double>(p.D));
@@ -365,9 +428,10 @@ Problem resolve(const Params& prm) {
   p.dropout_offset = prm.dropout_offset;
 
   if (prm.lse.present()) {
-    check_storage(prm.lse, "lse", true);
     resolve_lse(prm.lse, p, layout);
+    check_storage(prm.lse, "lse", true);
   }
+  require_outputs_apart(prm);
   return p;
 }
 

@@ -3,6 +3,7 @@
 #include "attend/scope.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -34,6 +35,12 @@ BackendScope::BackendScope(std::string_view id)
 }
 
 BackendScope::~BackendScope() {
+  if (innermost_scope != &id_) {
+    // Restoring `previous_` now would resurrect a dead scope or drop a live one.
+    std::fprintf(stderr, "attend: BackendScope('%s') destroyed out of nesting order\n",
+                 id_.c_str());
+    std::abort();
+  }
   innermost_scope = previous_;
 }
 

@@ -1,6 +1,7 @@
 // Tensor views: dtype names and sizes, view construction, size arithmetic without overflow.
 #include "attend/tensor.hpp"
 
+#include <limits>
 #include <string>
 
 #include "attend/error.hpp"
@@ -71,7 +72,9 @@ bool parse_dtype(std::string_view s, DType& out) noexcept {
 }
 
 std::string to_string(Device d) {
-  return d.kind == DeviceKind::cpu ? std::string("cpu") : "cuda:" + std::to_string(d.index);
+  if (d.kind == DeviceKind::cpu)
+    return d.index == 0 ? std::string("cpu") : "cpu:" + std::to_string(d.index);
+  return "cuda:" + std::to_string(d.index);
 }
 
 std::int64_t TensorView::numel() const noexcept {
@@ -116,7 +119,10 @@ TensorView view(void* data, DType dtype, Device device, std::initializer_list<st
   std::int64_t stride = 1;
   for (int i = t.rank - 1; i >= 0; --i) {
     t.strides[i] = stride;
-    stride *= t.shape[i] > 0 ? t.shape[i] : 1;
+    // Saturate: sizes this large are refused (Code::overflow) when the view is used.
+    if (__builtin_mul_overflow(stride, t.shape[i] > 0 ? t.shape[i] : 1, &stride)) {
+      stride = std::numeric_limits<std::int64_t>::max();
+    }
   }
   return t;
 }

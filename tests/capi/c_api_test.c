@@ -70,6 +70,12 @@ int main(void) {
   bad.q.dtype = 42;
   CHECK(strcmp(attend_code_name(attend_attention(&bad, NULL)), "dtype") == 0);
 
+  /* Sizes whose strides overflow int64 are refused, not wrapped. */
+  const int64_t huge[4] = {INT64_MAX / 4, 4, 4, 4};
+  bad = p;
+  bad.q = attend_tensor_contiguous(q, ATTEND_DTYPE_F32, ATTEND_DEVICE_CPU, 4, huge);
+  CHECK(strcmp(attend_code_name(attend_attention(&bad, NULL)), "overflow") == 0);
+
   /* Scopes nest and pop; popping an empty stack is a usage error. */
   CHECK(attend_scope_push("math") == 0);
   CHECK(attend_explain(&p, NULL, text, sizeof text, NULL) == 0);

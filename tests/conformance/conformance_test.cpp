@@ -181,6 +181,19 @@ TEST_P(Conformance, MatchesReference) {
   EXPECT_LE(cmp.lse_max_abs, c.spec.dtype == DType::f32 ? 1e-4 : 1e-2);
 }
 
+// Every case of the grid is within cpu_flash's declared capabilities: a refusal here is a lost
+// feature, not a skip.
+TEST(ConformanceCoverage, CpuFlashRunsTheWholeGrid) {
+  for (const ProblemSpec& s : grid()) {
+    support::ProblemSpec shape_only = s;
+    shape_only.random_inputs = false;
+    support::HostProblem problem(shape_only);
+    support::Output o = problem.make_output();
+    const Explanation ex = explain(problem.params(o), "cpu_flash");
+    EXPECT_EQ(ex.chosen, "cpu_flash") << s.describe();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Grid, Conformance, ::testing::ValuesIn(cases()), [](const auto& info) {
   std::string n =
       info.param.backend + "_" + std::to_string(info.index) + "_" + info.param.spec.describe();

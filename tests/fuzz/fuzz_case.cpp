@@ -194,9 +194,13 @@ void run_case(const std::uint8_t* data, std::size_t size) {
     p.key_padding_mask = kp;
   }
   p.is_causal = in.ConsumeBool();
-  p.align = in.ConsumeBool() ? Align::top_left : Align::bottom_right;
+  p.align = static_cast<Align>(
+      in.ConsumeIntegralInRange(0, 20) == 0 ? 2 : in.ConsumeIntegralInRange(0, 1));
   if (in.ConsumeBool())
     p.window = {in.ConsumeIntegralInRange(-2, 10), in.ConsumeIntegralInRange(-2, 10)};
+  if (in.ConsumeIntegralInRange(0, 15) == 0) {
+    p.window.right = std::numeric_limits<std::int64_t>::max() - in.ConsumeIntegralInRange(0, 3);
+  }
   if (in.ConsumeBool()) p.softcap = in.ConsumeFloatingPointInRange(-1.0, 10.0);
   const int scale_kind = in.ConsumeIntegralInRange(0, 6);
   if (scale_kind == 1) p.scale = in.ConsumeFloatingPointInRange(-2.0, 2.0);

@@ -38,19 +38,37 @@ static int32_t run_copy(const attend_problem* p, char* error, size_t size) {
 #ifndef PLUGIN_STRUCT_SIZE
 #define PLUGIN_STRUCT_SIZE sizeof(attend_plugin)
 #endif
+#ifndef PLUGIN_DEVICE
+#define PLUGIN_DEVICE ATTEND_DEVICE_CPU
+#endif
+#ifndef PLUGIN_ALIGNMENT
+#define PLUGIN_ALIGNMENT 0
+#endif
+#ifdef PLUGIN_NO_RUN
+#define PLUGIN_RUN_FN NULL
+#else
+#define PLUGIN_RUN_FN run_copy
+#endif
+
 #ifdef PLUGIN_BAD_CAPS
+#undef PLUGIN_DTYPES
 #define PLUGIN_DTYPES 0u
 #define PLUGIN_HEAD_MIN 64
 #define PLUGIN_HEAD_MAX 32
 #define PLUGIN_FLAGS (1u << 30)
 #else
+#ifndef PLUGIN_DTYPES
 #define PLUGIN_DTYPES (1u << ATTEND_DTYPE_F32)
+#endif
 #define PLUGIN_HEAD_MIN 1
 #define PLUGIN_HEAD_MAX 0
 #define PLUGIN_FLAGS ATTEND_CAP_ANY_STRIDES
 #endif
 
-static const char* const kAliases[] = {"_test_alias", NULL};
+#ifndef PLUGIN_ALIAS
+#define PLUGIN_ALIAS "_test_alias"
+#endif
+static const char* const kAliases[] = {PLUGIN_ALIAS, NULL};
 
 static const attend_plugin kPlugin = {
     PLUGIN_ABI,
@@ -59,10 +77,10 @@ static const attend_plugin kPlugin = {
     "test",
     "a test plugin",
     kAliases,
-    {ATTEND_DEVICE_CPU, 0, 0, PLUGIN_DTYPES, 1u << ATTEND_LAYOUT_BSHD, PLUGIN_HEAD_MIN,
-     PLUGIN_HEAD_MAX, 1, PLUGIN_FLAGS, 0},
+    {PLUGIN_DEVICE, 0, 0, PLUGIN_DTYPES, 1u << ATTEND_LAYOUT_BSHD, PLUGIN_HEAD_MIN, PLUGIN_HEAD_MAX,
+     1, PLUGIN_FLAGS, PLUGIN_ALIGNMENT},
     avail,
-    run_copy,
+    PLUGIN_RUN_FN,
 };
 
 #ifdef PLUGIN_NO_ENTRY

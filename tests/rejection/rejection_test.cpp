@@ -54,8 +54,10 @@ const std::vector<BadInput>& bad_inputs() {
        }},
       {"negative stride", Code::stride, [](Params& p) { p.q.strides[1] = -p.q.strides[1]; }},
       {"overlapping out", Code::stride, [](Params& p) { p.out.strides[1] = 0; }},
-      {"aliasing out strides", Code::stride, [](Params& p) { p.out.strides[1] = p.out.strides[2]; }},
-      {"aliasing lse strides", Code::stride, [](Params& p) { p.lse.strides[2] = 1, p.lse.strides[1] = 2; }},
+      {"aliasing out strides", Code::stride,
+       [](Params& p) { p.out.strides[1] = p.out.strides[2]; }},
+      {"aliasing lse strides", Code::stride,
+       [](Params& p) { p.lse.strides[2] = 1, p.lse.strides[1] = 2; }},
       {"offset overflow", Code::overflow,
        [](Params& p) { p.k.strides[0] = std::numeric_limits<std::int64_t>::max() / 2; }},
       {"size overflow", Code::overflow,
@@ -94,6 +96,17 @@ const std::vector<BadInput>& bad_inputs() {
        [](Params& p) { p.cu_seqlens_q = p.cu_seqlens_k = view(scratch, i32, cpu, {3}); }},
       {"BSHD tensors under THD", Code::rank, [](Params& p) { p.layout = Layout::THD; }},
       {"unknown layout", Code::layout, [](Params& p) { p.layout = static_cast<Layout>(9); }},
+      {"unknown alignment", Code::causal_align, [](Params& p) { p.align = static_cast<Align>(2); }},
+      {"mask rank 100", Code::rank, [](Params& p) { p.attn_mask.rank = 100; }},
+      {"q rank negative", Code::rank, [](Params& p) { p.q.rank = -1; }},
+      {"unknown mask dtype", Code::dtype,
+       [](Params& p) { p.attn_mask.dtype = static_cast<DType>(9); }},
+      {"out aliases v", Code::stride, [](Params& p) { p.out.data = p.v.data; }},
+      {"lse inside out", Code::stride, [](Params& p) { p.lse.data = p.out.data; }},
+      {"key padding fp32 and misaligned", Code::mask,
+       [](Params& p) {
+         p.key_padding_mask = view(reinterpret_cast<char*>(scratch) + 1, f32, cpu, {2, 5});
+       }},
   };
   return cases;
 }
@@ -177,6 +190,14 @@ TEST(RejectionVarlen, CuSeqlensMustBeValid) {
   expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k.shape[0] = 2; },
               Code::varlen);
   expect_code([](Params& p, std::vector<std::int32_t>&) { p.cu_seqlens_k = {}; }, Code::varlen);
+  // Device cu_seqlens are never read on the host: the length hints become mandatory.
+  expect_code(
+      [](Params& p, std::vector<std::int32_t>&) {
+        for (TensorView* t : {&p.q, &p.k, &p.v, &p.out, &p.cu_seqlens_q, &p.cu_seqlens_k})
+          t->device = Device::cuda(0);
+        p.max_seqlen_q = 0;
+      },
+      Code::varlen);
   expect_code(
       [](Params& p, std::vector<std::int32_t>&) {
         p.attn_mask = view(scratch, boolean, cpu, {7, 7});
@@ -200,7 +221,7 @@ TEST(BackendRefusal, CpuFlashRefusesWhatItCannotRunWithEveryReason) {
     for (const Reason& r : e.verdicts().at(0).reasons) codes.insert(r.code);
     EXPECT_TRUE(codes.count(Code::dtype)) << e.what();
     EXPECT_TRUE(codes.count(Code::head_dim)) << e.what();
-    EXPECT_EQ(e.code(), Code::unavailable);
+    EXPECT_EQ(e.code(), e.verdicts().at(0).reasons.at(0).code) << "the first reason's code";
   }
   EXPECT_NO_THROW(attention(p, "math")) << "the reference takes it";
   EXPECT_NO_THROW(attention(p)) << "auto falls back to a backend that can";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attend/attend.hpp"
+#include "common/philox.hpp"
 #include "support/host_problem.hpp"
 
 namespace attend {
@@ -138,19 +139,57 @@ TEST(MathReference, LayoutsAndStridesDoNotChangeTheResult) {
 TEST(MathReference, VarlenEqualsSeparateProblems) {
   support::ProblemSpec v;
   v.Hq = 2, v.Hkv = 1, v.D = 8;
-  v.seqlens_q = {3, 0, 5};
-  v.seqlens_k = {4, 2, 0};
+  v.seqlens_q = {3, 0, 5, 4};
+  v.seqlens_k = {4, 2, 0, 6};
+  v.causal = true;
+  v.align = Align::bottom_right;
   v.lse = true;
-  support::HostProblem p(v);
-  support::Output o = p.make_output();
-  attention(p.params(o), "math");
-  const auto* out = reinterpret_cast<const float*>(o.out.data());
-  // Sequence 2 has no keys: its 5 rows are zero with -inf LSE.
-  for (std::int64_t t = 3; t < 8; ++t) {
-    for (std::int64_t x = 0; x < 2 * 8; ++x) EXPECT_EQ(out[t * 16 + x], 0.0f);
-    EXPECT_EQ(o.lse[t], -std::numeric_limits<float>::infinity());  // head 0, token t
+  support::HostProblem packed(v);
+  support::Output o = packed.make_output();
+  const Params pp = packed.params(o);
+  attention(pp, "math");
+  // Each sequence again as its own dense problem over the same rows of the packed tensors.
+  const auto* cu_q = static_cast<const std::int32_t*>(pp.cu_seqlens_q.data);
+  const auto* cu_k = static_cast<const std::int32_t*>(pp.cu_seqlens_k.data);
+  for (std::size_t b = 0; b < v.seqlens_q.size(); ++b) {
+    const std::int64_t sq = v.seqlens_q[b], sk = v.seqlens_k[b];
+    std::vector<float> out(static_cast<std::size_t>(sq * 2 * 8)),
+        lse(static_cast<std::size_t>(2 * sq));
+    Params d;
+    auto rows = [](const TensorView& t, std::int64_t start, std::int64_t n) {
+      TensorView r = t;
+      r.data = static_cast<float*>(t.data) + start * t.strides[0];
+      return view(r.data, f32, cpu, {1, n, t.shape[1], t.shape[2]},
+                  {0, t.strides[0], t.strides[1], t.strides[2]});
+    };
+    d.q = rows(pp.q, cu_q[b], sq);
+    d.k = rows(pp.k, cu_k[b], sk);
+    d.v = rows(pp.v, cu_k[b], sk);
+    d.out = view(out.data(), f32, cpu, {1, sq, 2, 8});
+    d.lse = view(lse.data(), f32, cpu, {1, 2, sq});
+    d.is_causal = true;
+    d.align = Align::bottom_right;
+    d.enable_gqa = true;
+    attention(d, "math");
+    const auto* packed_out = reinterpret_cast<const float*>(o.out.data());
+    for (std::int64_t i = 0; i < sq * 16; ++i)
+      ASSERT_EQ(packed_out[cu_q[b] * 16 + i], out[i]) << "sequence " << b;
+    for (std::int64_t h = 0; h < 2; ++h)
+      for (std::int64_t i = 0; i < sq; ++i)
+        ASSERT_EQ(o.lse[h * packed.q_rows() + cu_q[b] + i], lse[h * sq + i]);
   }
-  for (std::int64_t t = 0; t < 3; ++t) EXPECT_TRUE(std::isfinite(o.lse[t]));
+}
+
+TEST(MathReference, HugeWindowIsUnbounded) {
+  support::ProblemSpec s;
+  s.Sq = 9, s.Sk = 13, s.D = 8;
+  support::HostProblem p(s);
+  support::Output a = p.make_output(), b = p.make_output();
+  attention(p.params(a), "math");
+  Params w = p.params(b);
+  w.window = {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max()};
+  attention(w, "math");
+  EXPECT_EQ(a.out, b.out);
 }
 
 TEST(MathReference, DropoutKeepsAboutOneMinusPAndIsReproducible) {
@@ -167,17 +206,34 @@ TEST(MathReference, DropoutKeepsAboutOneMinusPAndIsReproducible) {
   other.dropout_offset += 1;
   attention(other, "math");
   EXPECT_NE(a.out, c.out);
-  // The expectation over dropout equals the undropped output: compare the means.
-  support::ProblemSpec nd = s;
-  nd.dropout_p = 0.0;
-  support::HostProblem q(nd);
-  support::Output ref = q.make_output();
-  attention(q.params(ref), "math");
-  const auto* x = reinterpret_cast<const float*>(a.out.data());
-  const auto* y = reinterpret_cast<const float*>(ref.out.data());
-  double sx = 0, sy = 0;
-  for (std::int64_t i = 0; i < p.out_elements(); ++i) sx += x[i], sy += y[i];
-  EXPECT_NEAR(sx / p.out_elements(), sy / p.out_elements(), 0.05);
+
+  // The draws: the kept fraction is 1 - p within 5 standard deviations.
+  const Params prm = p.params(a);
+  std::int64_t kept = 0, total = 0;
+  for (std::int64_t h = 0; h < 2; ++h)
+    for (std::int64_t i = 0; i < 64; ++i)
+      for (std::int64_t j = 0; j < 64; ++j, ++total) {
+        kept += common::dropout_keep(prm.dropout_seed, prm.dropout_offset, 0, h, i, j, 0.25f);
+      }
+  const double sd = std::sqrt(total * 0.25 * 0.75);
+  EXPECT_NEAR(static_cast<double>(kept), 0.75 * total, 5 * sd);
+
+  // The scaling: with V = 1 and uniform weights, each output is (kept in the row) / (Sk (1-p)).
+  std::vector<float> q(64 * 8, 0.0f), k(64 * 8, 0.0f), v(64 * 8, 1.0f), out(64 * 8);
+  Params u;
+  u.q = view(q.data(), f32, cpu, {1, 64, 1, 8});
+  u.k = view(k.data(), f32, cpu, {1, 64, 1, 8});
+  u.v = view(v.data(), f32, cpu, {1, 64, 1, 8});
+  u.out = view(out.data(), f32, cpu, {1, 64, 1, 8});
+  u.dropout_p = 0.25;
+  u.dropout_seed = 99;
+  attention(u, "math");
+  for (std::int64_t i = 0; i < 64; ++i) {
+    int row_kept = 0;
+    for (std::int64_t j = 0; j < 64; ++j)
+      row_kept += common::dropout_keep(99, 0, 0, 0, i, j, 0.25f);
+    EXPECT_NEAR(out[i * 8], row_kept / (64 * 0.75), 1e-6) << "row " << i;
+  }
 }
 
 }  // namespace

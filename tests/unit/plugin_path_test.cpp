@@ -23,7 +23,7 @@ TEST(PluginPath, LoadsGoodPluginsAndRefusesTheRest) {
                         "garbage.so", "nonexistent-dir-is-reported"}) {
     EXPECT_TRUE(refused(f)) << f;
   }
-  EXPECT_EQ(refusals.size(), 10u);
+  EXPECT_EQ(refusals.size(), 15u);
   for (const PluginRefusal& r : refusals) EXPECT_FALSE(r.reason.empty()) << r.path;
   // The built-in math backend was not shadowed by the plugin that claimed its id.
   for (const BackendInfo& b : list_backends()) {

@@ -1,5 +1,6 @@
 // Run-time backends: the example plugin runs and matches `math`; every malformed plugin is
 // refused with its reason while the process and the other backends carry on.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,6 +36,10 @@ TEST_P(PluginRefused, WithItsReason) {
     EXPECT_NE(std::string(e.what()).find(r.path), std::string::npos) << "names the file";
   }
   EXPECT_EQ(list_backends().size(), before);
+  if (std::string(r.path).find("/nonexistent") == std::string::npos &&
+      r.path != std::string(PLUGIN_garbage)) {
+    EXPECT_EQ(dlopen(r.path, RTLD_NOW | RTLD_NOLOAD), nullptr) << "a refused library is closed";
+  }
   support::ProblemSpec s;
   s.D = 8;
   support::HostProblem p(s);
@@ -54,7 +59,13 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"bad_id", PLUGIN_bad_id, "must be 1-64 characters"},
         Refusal{"small_struct", PLUGIN_small_struct, "description is 8 bytes"},
         Refusal{"not_a_library", PLUGIN_garbage, "cannot be loaded"},
-        Refusal{"missing_file", "/nonexistent/plugin.so", "cannot be loaded"}),
+        Refusal{"missing_file", "/nonexistent/plugin.so", "cannot be loaded"},
+        Refusal{"reserved_id", PLUGIN_reserved_id, "id 'auto' is reserved"},
+        Refusal{"missing_run", PLUGIN_no_run, "run function is missing"},
+        Refusal{"unknown_device", PLUGIN_bad_device, "device_kind 7 is neither CPU nor CUDA"},
+        Refusal{"odd_alignment", PLUGIN_bad_alignment,
+                "alignment_bytes 48 is not 0 or a power of two"},
+        Refusal{"integer_dtype", PLUGIN_int_dtype, "dtype int32 is not floating point"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Plugin, ContradictoryCapsListsEveryContradiction) {
@@ -63,7 +74,7 @@ TEST(Plugin, ContradictoryCapsListsEveryContradiction) {
     FAIL();
   } catch (const Error& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("dtypes bits"), std::string::npos) << m;
+    EXPECT_NE(m.find("no dtypes are declared"), std::string::npos) << m;
     EXPECT_NE(m.find("unknown capability flags"), std::string::npos) << m;
   }
 }

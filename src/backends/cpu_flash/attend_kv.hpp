@@ -210,9 +210,18 @@ void attend_kv(const KernelArgs& a, const QTile& t) noexcept {
   }
 }
 
-template <class Mode>
-void pack_panel(const KernelArgs& a, const Panel& panel, std::int64_t j0, std::int64_t n) noexcept {
-  Mode::pack_panel(a, panel, j0, n);
+// The entry points of this instantiation for a math Mode and a register-blocking Shape.
+template <class Mode, class Shape>
+constexpr IsaKernel make_kernel(Isa isa, Math math) {
+  return {.isa = isa,
+          .math = math,
+          .lanes = Simd::kLanes,
+          .q_tile = Shape::kQTile,
+          .kv_tile = Shape::kKvTile,
+          .pack_panel = [](const KernelArgs& a, const Panel& panel, std::int64_t j0,
+                           std::int64_t n) noexcept { Mode::pack_panel(a, panel, j0, n); },
+          .attend_kv = [](const KernelArgs& a,
+                          const QTile& t) noexcept { attend_kv<Mode, Shape>(a, t); }};
 }
 
 }  // namespace attend::cpu_flash::ATTEND_CPU_FLASH_ISA

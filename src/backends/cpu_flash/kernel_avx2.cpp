@@ -20,21 +20,7 @@ struct Shape {
   static constexpr int kQTile = 96, kKvTile = 48;
 };
 
-void pack(const KernelArgs& args, const Panel& panel, std::int64_t j0, std::int64_t n) noexcept {
-  pack_panel<Fp32Mode>(args, panel, j0, n);
-}
-
-void run(const KernelArgs& args, const QTile& tile) noexcept {
-  attend_kv<Fp32Mode, Shape>(args, tile);
-}
-
-constexpr IsaKernel kKernel{.isa = Isa::avx2,
-                            .math = Math::f32,
-                            .lanes = Simd::kLanes,
-                            .q_tile = Shape::kQTile,
-                            .kv_tile = Shape::kKvTile,
-                            .pack_panel = pack,
-                            .attend_kv = run};
+constexpr IsaKernel kKernel = make_kernel<Fp32Mode, Shape>(Isa::avx2, Math::f32);
 
 }  // namespace
 

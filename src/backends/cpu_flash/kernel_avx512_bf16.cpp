@@ -22,21 +22,7 @@ struct Shape {
   static constexpr int kQTile = 96, kKvTile = 64;
 };
 
-void pack(const KernelArgs& args, const Panel& panel, std::int64_t j0, std::int64_t n) noexcept {
-  pack_panel<Bf16Mode>(args, panel, j0, n);
-}
-
-void run(const KernelArgs& args, const QTile& tile) noexcept {
-  attend_kv<Bf16Mode, Shape>(args, tile);
-}
-
-constexpr IsaKernel kKernel{.isa = Isa::avx512_bf16,
-                            .math = Math::bf16_dot,
-                            .lanes = Simd::kLanes,
-                            .q_tile = Shape::kQTile,
-                            .kv_tile = Shape::kKvTile,
-                            .pack_panel = pack,
-                            .attend_kv = run};
+constexpr IsaKernel kKernel = make_kernel<Bf16Mode, Shape>(Isa::avx512_bf16, Math::bf16_dot);
 
 }  // namespace
 

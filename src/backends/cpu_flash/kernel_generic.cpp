@@ -16,21 +16,7 @@ struct Shape {
   static constexpr int kQTile = 64, kKvTile = 64;
 };
 
-void pack(const KernelArgs& args, const Panel& panel, std::int64_t j0, std::int64_t n) noexcept {
-  pack_panel<Fp32Mode>(args, panel, j0, n);
-}
-
-void run(const KernelArgs& args, const QTile& tile) noexcept {
-  attend_kv<Fp32Mode, Shape>(args, tile);
-}
-
-constexpr IsaKernel kKernel{.isa = Isa::generic,
-                            .math = Math::f32,
-                            .lanes = Simd::kLanes,
-                            .q_tile = Shape::kQTile,
-                            .kv_tile = Shape::kKvTile,
-                            .pack_panel = pack,
-                            .attend_kv = run};
+constexpr IsaKernel kKernel = make_kernel<Fp32Mode, Shape>(Isa::generic, Math::f32);
 
 }  // namespace
 
