@@ -56,8 +56,9 @@ std::int64_t span_of(const TensorView& t) {
 }
 
 // Sizes and strides for a q/k/v/out tensor; some stride patterns are invalid on purpose.
-TensorView make_view(FuzzedDataProvider& in, Layout layout, DType dtype, std::int64_t B,
-                     std::int64_t S, std::int64_t H, std::int64_t D, bool allow_odd) {
+TensorView make_view(FuzzedDataProvider& in, bool& valid, bool output, Layout layout, DType dtype,
+                     std::int64_t B, std::int64_t S, std::int64_t H, std::int64_t D,
+                     bool allow_odd) {
   TensorView t;
   t.dtype = dtype;
   std::int64_t logical[4];
@@ -78,6 +79,9 @@ TensorView make_view(FuzzedDataProvider& in, Layout layout, DType dtype, std::in
     const std::int64_t pad = pattern == 1 ? in.ConsumeIntegralInRange(0, 3) : 0;
     stride *= std::max<std::int64_t>(logical[i], 1) + (i > 0 && i == rank - 1 ? pad : 0);
   }
+  // Permuted, broadcast (zero) strides are fine to read but make an output alias itself.
+  if (output && pattern >= 2) valid = false;
+  if (pattern >= 4) valid = false;
   if (pattern == 2 && rank >= 3) std::swap(t.strides[0], t.strides[1]);  // permuted storage
   if (pattern == 3)
     t.strides[in.ConsumeIntegralInRange(0, rank - 1)] = 0;  // broadcast (bad for out)
@@ -116,7 +120,11 @@ void run_case(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   static constexpr DType kDtypes[] = {DType::f32, DType::bf16, DType::f16, DType::f64, DType::i32};
   static constexpr const char* kBackends[] = {"auto", "math", "cpu_flash", "_native_math", "bogus"};
+  // `valid` stays true while every choice made so far is a legal input: such a problem must run
+  // on `math` and `auto`, never be refused.
+  bool valid = true;
   const DType dtype = kDtypes[in.ConsumeIntegralInRange(0, 4)];
+  valid &= dtype != DType::i32;
   const Layout layout = static_cast<Layout>(in.ConsumeIntegralInRange(0, 2));
   const std::int64_t B = in.ConsumeIntegralInRange(0, 3);
   const std::int64_t Hkv = in.ConsumeIntegralInRange(1, 3);
@@ -124,6 +132,7 @@ void run_case(const std::uint8_t* data, std::size_t size) {
       Hkv * in.ConsumeIntegralInRange(1, 3) + (in.ConsumeIntegralInRange(0, 9) == 0 ? 1 : 0);
   std::int64_t Sq = in.ConsumeIntegralInRange(0, 40), Sk = in.ConsumeIntegralInRange(0, 40);
   const std::int64_t D = in.ConsumeIntegralInRange(0, 70);
+  valid &= D > 0 && Hq % Hkv == 0;
   const std::int64_t Dv = in.ConsumeBool() ? D : in.ConsumeIntegralInRange(1, 70);
 
   Params p;
@@ -136,15 +145,18 @@ void run_case(const std::uint8_t* data, std::size_t size) {
       cu_k.push_back(cu_k.back() + in.ConsumeIntegralInRange(0, 12));
     }
     Sq = cu_q.back(), Sk = cu_k.back();
-    if (in.ConsumeIntegralInRange(0, 15) == 0 && cu_q.size() > 1)
-      cu_q[1] = cu_q.back() + 3;  // corrupt
+    if (in.ConsumeIntegralInRange(0, 15) == 0 && cu_q.size() > 1) {
+      cu_q[1] = cu_q.back() + 3;  // corrupt: beyond the packed tensor
+      valid = false;
+    }  // corrupt
     p.cu_seqlens_q = view(cu_q.data(), i32, cpu, {static_cast<std::int64_t>(cu_q.size())});
     p.cu_seqlens_k = view(cu_k.data(), i32, cpu, {static_cast<std::int64_t>(cu_k.size())});
   }
-  p.q = make_view(in, layout, dtype, B, Sq, Hq, D, true);
-  p.k = make_view(in, layout, dtype, B, Sk, Hkv, D, true);
-  p.v = make_view(in, layout, dtype, B, Sk, Hkv, Dv, true);
-  p.out = make_view(in, layout, dtype, B, Sq, Hq, Dv, in.ConsumeIntegralInRange(0, 7) == 0);
+  p.q = make_view(in, valid, false, layout, dtype, B, Sq, Hq, D, true);
+  p.k = make_view(in, valid, false, layout, dtype, B, Sk, Hkv, D, true);
+  p.v = make_view(in, valid, false, layout, dtype, B, Sk, Hkv, Dv, true);
+  p.out = make_view(in, valid, true, layout, dtype, B, Sq, Hq, Dv,
+                    in.ConsumeIntegralInRange(0, 7) == 0);
   Buffer q, k, v, out, ref, mask_buf, pad_buf, lse_buf, lse_ref;
   fill(in, p.q, q, false);
   fill(in, p.k, k, false);
@@ -165,8 +177,10 @@ void run_case(const std::uint8_t* data, std::size_t size) {
     std::vector<std::int64_t> shape;
     for (int i = 4 - rank; i < 4; ++i) {
       const int dim = (rank == 3 && i == 1) ? 0 : i;  // (B, Sq, Sk) for rank 3
-      shape.push_back(
-          in.ConsumeBool() ? 1 : full[dim] + (in.ConsumeIntegralInRange(0, 20) == 0 ? 1 : 0));
+      const std::int64_t size =
+          in.ConsumeBool() ? 1 : full[dim] + (in.ConsumeIntegralInRange(0, 20) == 0 ? 1 : 0);
+      valid &= size == 1 || size == full[dim];
+      shape.push_back(size);
     }
     const bool boolean_mask = in.ConsumeBool();
     TensorView m;
@@ -201,12 +215,17 @@ void run_case(const std::uint8_t* data, std::size_t size) {
   if (in.ConsumeIntegralInRange(0, 15) == 0) {
     p.window.right = std::numeric_limits<std::int64_t>::max() - in.ConsumeIntegralInRange(0, 3);
   }
+  valid &= p.align == Align::top_left || p.align == Align::bottom_right;
+  valid &= p.window.left >= -1 && p.window.right >= -1;
   if (in.ConsumeBool()) p.softcap = in.ConsumeFloatingPointInRange(-1.0, 10.0);
+  valid &= p.softcap >= 0;
   const int scale_kind = in.ConsumeIntegralInRange(0, 6);
   if (scale_kind == 1) p.scale = in.ConsumeFloatingPointInRange(-2.0, 2.0);
-  if (scale_kind == 2) p.scale = std::nan("");
+  if (scale_kind == 2) p.scale = std::nan(""), valid = false;
   p.enable_gqa = in.ConsumeIntegralInRange(0, 5) != 0;
+  valid &= p.enable_gqa || Hq == Hkv;
   if (in.ConsumeIntegralInRange(0, 4) == 0) p.dropout_p = in.ConsumeFloatingPointInRange(0.0, 1.0);
+  valid &= p.dropout_p < 1.0;
   p.dropout_seed = in.ConsumeIntegral<std::uint64_t>();
   const bool want_lse = in.ConsumeBool();
   if (want_lse) {
@@ -217,10 +236,15 @@ void run_case(const std::uint8_t* data, std::size_t size) {
   const char* backend = kBackends[in.ConsumeIntegralInRange(0, 4)];
 
   current = &p;
+  const bool must_run =
+      valid && std::string(backend) != "bogus" && std::string(backend) != "cpu_flash";
   try {
     attention(p, backend);
-  } catch (const Error&) {
-    return;  // refused with a reason: what the API promises for input it cannot run
+  } catch (const Error& e) {
+    // A refusal with a reason is the promise for input that cannot run; for valid input the
+    // reference (and auto, which can always fall back to it) must run.
+    if (must_run) violation(std::string("'") + backend + "' refused a valid problem: " + e.what());
+    return;
   }
   // It ran: it must agree with the reference on the same input.
   Params r = p;
