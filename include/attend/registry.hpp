@@ -14,6 +14,10 @@
 namespace attend {
 
 inline constexpr std::string_view kAuto = "auto";
+// "auto", or "native", the name diffusers gives it.
+constexpr bool is_auto(std::string_view id) noexcept {
+  return id == kAuto || id == "native";
+}
 
 // Runs attention with the active backend (scope > process default; see scope.hpp).
 void attention(const Params& params);

@@ -16,12 +16,11 @@ struct SeqBounds {
   std::int64_t k_start = 0, k_len = 0;  // token offset into k/v
 };
 
-// For varlen problems `cu_q`/`cu_k` must be host-readable.
-inline SeqBounds seq_bounds(const Problem& p, std::int64_t b, const std::int32_t* cu_q = nullptr,
-                            const std::int32_t* cu_k = nullptr) {
+// For varlen problems the cu_seqlens must be host-readable (CPU problems).
+inline SeqBounds seq_bounds(const Problem& p, std::int64_t b) {
   if (!p.varlen) return {0, p.Sq, 0, p.Sk};
-  if (!cu_q) cu_q = p.cu_seqlens_q;
-  if (!cu_k) cu_k = p.cu_seqlens_k;
+  const std::int32_t* cu_q = p.cu_seqlens_q;
+  const std::int32_t* cu_k = p.cu_seqlens_k;
   return {cu_q[b], cu_q[b + 1] - cu_q[b], cu_k[b], cu_k[b + 1] - cu_k[b]};
 }
 

@@ -82,12 +82,6 @@ void set_data_checks(bool enabled) {
 }
 
 bool data_checks_enabled() {
-  return core::data_checks_on();
-}
-
-namespace core {
-
-bool data_checks_on() {
   int s = checks_state.load(std::memory_order_relaxed);
   if (s < 0) {
     int expected = -1;
@@ -96,6 +90,8 @@ bool data_checks_on() {
   }
   return s == 1;
 }
+
+namespace core {
 
 void run_data_checks(const Problem& p) {
   if (p.device.kind != DeviceKind::cpu) return;

@@ -5,7 +5,6 @@
 
 namespace attend::core {
 
-bool data_checks_on();
 // Throws attend::Error(Code::data) for NaN/Inf in q/k/v (host tensors); reports fully masked
 // query rows (which are legal: output 0, LSE -inf) on stderr.
 void run_data_checks(const Problem& problem);

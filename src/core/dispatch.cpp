@@ -71,9 +71,9 @@ Request pick(const std::string* layer_id) {
 
 void dispatch(const Params& params, Request request) {
   const Problem problem = resolve(params);
-  if (data_checks_on()) run_data_checks(problem);
+  if (data_checks_enabled()) run_data_checks(problem);
   const Snapshot& snap = snapshot();
-  if (request.id == kAuto || request.id == "native") {
+  if (is_auto(request.id)) {
     for (const Entry& e : snap) {
       if (passes(e, problem)) return e.backend->run(problem);
     }

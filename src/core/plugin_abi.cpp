@@ -2,9 +2,6 @@
 // otherwise trust a number it cannot verify later (a head-dim range, a dtype bit, a pointer).
 #include "core/plugin_abi.hpp"
 
-#include <cctype>
-#include <cstring>
-
 #include "core/text.hpp"
 #include "core/validate_backend.hpp"
 

@@ -124,7 +124,7 @@ bool has_backend(std::string_view id) {
 }
 
 std::string resolve_backend_id(std::string_view id) {
-  if (id == kAuto || id == "native") return std::string(kAuto);
+  if (is_auto(id)) return std::string(kAuto);
   const core::Snapshot& snap = core::snapshot();
   if (core::find_entry(snap, id)) return std::string(id);
   for (const core::Entry& e : snap) {

@@ -1,5 +1,6 @@
 #include "core/validate_backend.hpp"
 
+#include "attend/registry.hpp"
 #include "core/text.hpp"
 
 namespace attend::core {
@@ -12,7 +13,7 @@ std::string id_problem(std::string_view id) {
       return str("id '", id, "' must be 1-64 characters of [a-z0-9_]");
     }
   }
-  if (id == "auto" || id == "native") return str("id '", id, "' is reserved");
+  if (is_auto(id)) return str("id '", id, "' is reserved");
   return {};
 }
 

@@ -290,4 +290,20 @@ double tolerance(DType t) {
   }
 }
 
+double lse_tolerance(DType t) {
+  switch (t) {
+    case DType::f64:
+      return 1e-8;
+    case DType::f32:
+      return 1e-4;
+    default:
+      return 1e-2;
+  }
+}
+
+bool passes(const Comparison& c, DType t) {
+  return c.nan == 0 && c.rel_l2 <= tolerance(t) && c.lse_mismatch == 0 &&
+         c.lse_max_abs <= lse_tolerance(t);
+}
+
 }  // namespace attend::support

@@ -86,5 +86,10 @@ Comparison compare(const HostProblem& p, const Output& got, const Output& ref);
 
 // Tolerance of DESIGN §7 for a dtype: fp32 1e-5, bf16/fp16 1e-2, fp64 1e-10.
 double tolerance(DType t);
+// Largest absolute LSE error accepted for a dtype: fp64 1e-8, fp32 1e-4, bf16/fp16 1e-2. LSE is
+// accumulated in fp32 whatever the input, so it is held tighter than a low-precision output.
+double lse_tolerance(DType t);
+// Output within tolerance(), no NaN disagreements, LSE within lse_tolerance().
+bool passes(const Comparison& c, DType t);
 
 }  // namespace attend::support

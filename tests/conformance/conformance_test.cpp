@@ -178,7 +178,7 @@ TEST_P(Conformance, MatchesReference) {
   EXPECT_EQ(cmp.nan, 0) << "NaN or unwritten elements";
   EXPECT_LE(cmp.rel_l2, tol) << "max abs " << cmp.max_abs;
   EXPECT_EQ(cmp.lse_mismatch, 0) << "-inf/finite LSE disagreements";
-  EXPECT_LE(cmp.lse_max_abs, c.spec.dtype == DType::f32 ? 1e-4 : 1e-2);
+  EXPECT_LE(cmp.lse_max_abs, support::lse_tolerance(c.spec.dtype));
 }
 
 // Every case of the grid is within cpu_flash's declared capabilities: a refusal here is a lost

@@ -5,23 +5,6 @@
 #include "attend/registry.hpp"
 
 namespace attend::cli {
-namespace {
-
-// LSE is accumulated in fp32 by every backend whatever the input dtype, so it is held tighter
-// than the output of a low-precision problem.
-double lse_tolerance(DType t) {
-  switch (t) {
-    case DType::f64:
-      return 1e-8;
-    case DType::f32:
-      return 1e-4;
-    default:
-      return 1e-2;
-  }
-}
-
-}  // namespace
-
 support::Output reference_output(const support::HostProblem& problem) {
   support::Output ref = problem.make_output();
   attention(problem.params(ref), "math");
@@ -34,9 +17,8 @@ Judgement judge(const support::HostProblem& problem, const support::Output& got,
   const DType dtype = problem.spec().dtype;
   j.cmp = support::compare(problem, got, ref);
   j.tolerance = support::tolerance(dtype);
-  j.lse_tolerance = lse_tolerance(dtype);
-  const bool lse_ok = j.cmp.lse_mismatch == 0 && j.cmp.lse_max_abs <= j.lse_tolerance;
-  j.pass = j.cmp.nan == 0 && j.cmp.rel_l2 <= j.tolerance && lse_ok;
+  j.lse_tolerance = support::lse_tolerance(dtype);
+  j.pass = support::passes(j.cmp, dtype);
   j.summary = fmt::format("rel L2 {:.2e} (<= {:.0e}), max abs {:.2e}, NaN {}", j.cmp.rel_l2,
                           j.tolerance, j.cmp.max_abs, j.cmp.nan);
   if (problem.spec().lse) {
