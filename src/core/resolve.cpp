@@ -139,22 +139,17 @@ Dims canonical(const TensorView& t, Layout layout, const char* name) {
     fail(Code::rank, str(name, " must have ", want, " dimensions for layout ", layout_name(layout),
                          ", got ", t.rank, " ", shape_text(t)));
   }
-  Dims d;
-  d.ref.data = t.data;
   const auto& sz = t.shape;
   const auto& st = t.strides;
   switch (layout) {
     case Layout::BSHD:
-      d = {sz[0], sz[1], sz[2], sz[3], {t.data, st[0], st[1], st[2], st[3]}};
-      break;
+      return {sz[0], sz[1], sz[2], sz[3], {t.data, st[0], st[1], st[2], st[3]}};
     case Layout::BHSD:
-      d = {sz[0], sz[2], sz[1], sz[3], {t.data, st[0], st[2], st[1], st[3]}};
-      break;
+      return {sz[0], sz[2], sz[1], sz[3], {t.data, st[0], st[2], st[1], st[3]}};
     case Layout::THD:
-      d = {1, sz[0], sz[1], sz[2], {t.data, 0, st[0], st[1], st[2]}};
       break;
   }
-  return d;
+  return {1, sz[0], sz[1], sz[2], {t.data, 0, st[0], st[1], st[2]}};
 }
 
 // A mask broadcast to (B, H, Sq, Sk): sizes must be 1 or the problem's.
