@@ -9,5 +9,8 @@ namespace attend::backends {
 
 std::shared_ptr<const Backend> make_math();
 std::shared_ptr<const Backend> make_cpu_flash();
+std::shared_ptr<const Backend> make_cuda_math();
+std::shared_ptr<const Backend> make_flash();
+std::shared_ptr<const Backend> make_flash_varlen();
 
 }  // namespace attend::backends

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
 namespace attend::core {
@@ -83,6 +84,20 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
     sink.refuse(Code::device, "device", c.device == DeviceKind::cpu ? "cpu" : "cuda",
                 to_string(p.device));
     if (stop()) return;
+  } else if (p.device.kind == DeviceKind::cuda) {
+    // The problem's own device decides, not device 0: a machine may mix generations.
+    const CudaDeviceInfo* dev = cuda_device(p.device.index);
+    if (dev == nullptr) {
+      const CudaDevices& all = cuda_devices();
+      sink.refuse(Code::device, "CUDA device",
+                  all.list.empty() ? std::string("a CUDA device") : str("cuda:0..", all.list.size() - 1),
+                  all.list.empty() ? all.reason : to_string(p.device));
+      if (stop()) return;
+    } else if ((c.min_sm > 0 && dev->sm < c.min_sm) || (c.max_sm > 0 && dev->sm > c.max_sm)) {
+      sink.refuse(Code::device, str("compute capability of ", to_string(p.device)),
+                  sm_range(c.min_sm, c.max_sm), str("sm_", dev->sm));
+      if (stop()) return;
+    }
   }
   if (!contains(c.dtypes, p.dtype)) {
     sink.refuse(Code::dtype, "dtype", join(c.dtypes, [](DType t) { return std::string(name(t)); }),
