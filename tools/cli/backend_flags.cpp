@@ -26,4 +26,19 @@ std::vector<std::string> available_backends() {
   return ids;
 }
 
+std::vector<std::string> available_backends(DeviceKind device) {
+  std::vector<std::string> ids;
+  for (const BackendInfo& b : list_backends()) {
+    if (b.availability.score > 0 && b.capabilities.device == device) ids.push_back(b.id);
+  }
+  return ids;
+}
+
+std::optional<DeviceKind> backend_device(const std::string& id) {
+  for (const BackendInfo& b : list_backends()) {
+    if (b.id == id) return b.capabilities.device;
+  }
+  return std::nullopt;
+}
+
 }  // namespace attend::cli

@@ -1,5 +1,6 @@
 // `attend bench`: the named workloads of DESIGN §7, several backends side by side, against the
-// machine's fp32 GEMM ceiling, written in the results-file schema.
+// device's GEMM ceiling, written in the results-file schema. On a CPU the host clock times the
+// calls; on a GPU CUDA events do, rotating among device copies of the inputs.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,121 +11,28 @@
 #include <vector>
 
 #include "attend/registry.hpp"
-#include "attend/scope.hpp"
 #include "backend_flags.hpp"
+#include "bench_errors.hpp"
+#include "bench_plan.hpp"
 #include "commands.hpp"
+#include "device_session.hpp"
 #include "gemm_ceiling.hpp"
+#include "gpu_runtime.hpp"
 #include "machine_info.hpp"
 #include "problem_size.hpp"
-#include "reference.hpp"
 #include "results_json.hpp"
 #include "timing.hpp"
-#include "usage_error.hpp"
 #include "validators.hpp"
-#include "workload_scaling.hpp"
 
 namespace attend::cli {
 namespace {
 
-struct Options {
-  std::vector<std::string> workloads;
-  std::vector<std::string> backends;
-  std::vector<std::string> dtypes{"bf16"};
-  bool full = false;
-  double target_flops = kBenchFlopTarget;
-  std::string json;
-  int repeat = 5;
-  int warmup = 1;
-};
-
-// One (workload, dtype) problem and the backends asked to run it ("auto" is resolved later).
-struct Job {
-  support::Workload workload;
-  support::ProblemSpec spec;
-  bool scaled = false;
-  std::vector<std::string> backends;
-};
-
 struct Row {
   ResultRow result;
-  bool reduced_check = false;  // rel_err measured on the reduced problem
-  bool failed = false;         // rel_err above the dtype's tolerance
+  bool reduced_check = false;     // the math comparison used the reduced problem
+  std::optional<double> vs_math;  // GPU runs: rel_err against math (result has cuda_math's)
+  bool failed = false;            // an error above the dtype's tolerance, or the run threw
 };
-
-// A problem and its `math` output, computed on first use and shared by every backend: either
-// the timed problem itself or a reduced one built on demand.
-class ReferenceCache {
- public:
-  explicit ReferenceCache(const support::HostProblem& timed) : problem_(&timed) {}
-  explicit ReferenceCache(support::ProblemSpec spec) : spec_(std::move(spec)) {}
-  const support::HostProblem& problem() {
-    if (!problem_) problem_ = &owned_.emplace(spec_);
-    return *problem_;
-  }
-  const support::Output& output() {
-    if (!output_) output_ = reference_output(problem());
-    return *output_;
-  }
-
- private:
-  support::ProblemSpec spec_;
-  const support::HostProblem* problem_ = nullptr;
-  std::optional<support::HostProblem> owned_;
-  std::optional<support::Output> output_;
-};
-
-std::vector<std::string> expand_backends(const std::vector<std::string>& requested,
-                                         const support::ProblemSpec& spec) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& id) {
-    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
-  };
-  for (const std::string& r : requested) {
-    if (r != "all") {
-      add(r);
-      continue;
-    }
-    for (const std::string& id : available_backends()) {
-      // math is the reference, not a contender, and takes minutes on big problems.
-      if (id != "math" || support::flops(spec) <= kBenchReferenceFlops) add(id);
-    }
-  }
-  return out;
-}
-
-std::vector<Job> plan(const Options& o) {
-  std::vector<support::Workload> workloads;
-  if (o.workloads.empty()) workloads = support::workloads();
-  for (const std::string& name : o.workloads) {
-    const auto w = support::find_workload(name);
-    if (!w) {
-      std::string known;
-      for (const auto& k : support::workloads()) known += (known.empty() ? "" : ", ") + k.name;
-      throw UsageError("--workload: unknown workload '" + name + "'; known: " + known);
-    }
-    workloads.push_back(*w);
-  }
-  std::vector<std::string> requested;
-  for (const std::string& b : o.backends) {
-    requested.push_back(b == "all" ? b : resolve_backend_flag("--backend", b));
-  }
-  if (requested.empty()) requested.push_back(default_backend());
-
-  std::vector<Job> jobs;
-  for (const support::Workload& w : workloads) {
-    for (const std::string& dtype : o.dtypes) {
-      Job job{w, workload_spec(w, parse_float_dtype(dtype)), false, {}};
-      if (!o.full) {
-        const support::ProblemSpec scaled = scale_to_flops(job.spec, o.target_flops);
-        job.scaled = scaled.Sq != job.spec.Sq || scaled.Hq != job.spec.Hq;
-        job.spec = scaled;
-      }
-      job.backends = expand_backends(requested, job.spec);
-      jobs.push_back(std::move(job));
-    }
-  }
-  return jobs;
-}
 
 std::string shape_text(const support::ProblemSpec& s) {
   return fmt::format("B{} Hq{} Hkv{} S{} D{}{}", s.B, s.Hq, s.Hkv, s.Sq, s.D,
@@ -161,52 +69,99 @@ ResultRow result_row(const Job& job, const std::string& id, double median_ms) {
   return r;
 }
 
-// rel_err of `id` against math on `ref`'s problem: the timed one (its output is already in
-// `timed_out`) or a reduced one, run here. Null when the backend refuses the reduced problem.
-std::optional<double> measure_error(const std::string& id, const support::Output& timed_out,
-                                    ReferenceCache& ref, bool is_timed, bool& failed) {
-  if (id == "math") return 0.0;  // the reference itself
-  const support::HostProblem& problem = ref.problem();
-  support::Output own;
-  if (!is_timed) {
-    own = problem.make_output();
-    const Params params = problem.params(own);
-    if (explain(params, id).chosen.empty()) return std::nullopt;
-    attention(params, id);
-  }
-  const Judgement j = judge(problem, is_timed ? timed_out : own, ref.output());
-  failed = !j.pass;
-  return j.cmp.rel_l2;
+std::string error_text(const std::optional<double>& e, bool reduced, bool failed) {
+  if (!e) return "-";
+  return fmt::format("{:.2e}{}{}", *e, reduced ? " (reduced)" : "", failed ? " FAIL" : "");
 }
 
-void print_table(const std::vector<Row>& rows, const GemmCeiling& ceiling) {
-  fmt::print("ceiling: {} = {:.1f} GFLOP/s (median of {})\n\n", ceiling.what, ceiling.gflops,
-             ceiling.runs);
+void print_table(const std::vector<Row>& rows, const GemmCeiling& ceiling, RunDevice device) {
+  const bool gpu = device == RunDevice::cuda;
+  const double unit = gpu ? 1e3 : 1.0;  // GFLOP/s per printed unit
+  fmt::print("ceiling: {} = {:.1f} {} (median of {})\n\n", ceiling.what, ceiling.gflops / unit,
+             gpu ? "TFLOP/s" : "GFLOP/s", ceiling.runs);
   fmt::print(
-      "{:<11} {:<5} {:<10} {:>2} {:>3} {:>3} {:>6} {:>6} {:>4} {:<6} {:>10} {:>9} {:>8} {}\n",
+      "{:<11} {:<5} {:<12} {:>2} {:>3} {:>3} {:>6} {:>6} {:>4} {:<6} {:>10} {:>9} {:>8} {}\n",
       "workload", "dtype", "backend", "B", "Hq", "Hkv", "Sq", "Sk", "D", "causal", "median ms",
-      "GFLOP/s", "ceiling", "rel_err");
+      gpu ? "TFLOP/s" : "GFLOP/s", "ceiling", gpu ? "rel_err vs cuda_math | vs math" : "rel_err");
   for (const Row& row : rows) {
     const ResultRow& r = row.result;
     const double g = r.tflops * 1e3;
-    std::string err = "-";
-    if (r.rel_err) {
-      err = fmt::format("{:.2e}{}{}", *r.rel_err, row.reduced_check ? " (reduced)" : "",
-                        row.failed ? " FAIL" : "");
-    }
+    std::string err = error_text(r.rel_err, row.reduced_check && !gpu, row.failed);
+    if (gpu) err += " | " + error_text(row.vs_math, row.reduced_check, false);
     fmt::print(
-        "{:<11} {:<5} {:<10} {:>2} {:>3} {:>3} {:>6} {:>6} {:>4} {:<6} {:>10.2f} {:>9.2f} "
+        "{:<11} {:<5} {:<12} {:>2} {:>3} {:>3} {:>6} {:>6} {:>4} {:<6} {:>10.{}f} {:>9.2f} "
         "{:>7.1f}% {}\n",
         r.workload, r.dtype, r.backend, r.B, r.Hq, r.Hkv, r.Sq, r.Sk, r.D, r.causal ? "yes" : "no",
-        r.median_ms, g, ceiling.gflops > 0 ? 100.0 * g / ceiling.gflops : 0.0, err);
+        r.median_ms, gpu ? 3 : 2, g / unit, ceiling.gflops > 0 ? 100.0 * g / ceiling.gflops : 0.0,
+        err);
   }
 }
 
-int run_bench(const Options& o) {
-  const std::vector<Job> jobs = plan(o);
+// One job's backends, timed and checked on the host or on the GPU.
+class JobRunner {
+ public:
+  JobRunner(const Job& job, RunDevice device)
+      : job_(job),
+        host_(job.spec),
+        gpu_(device == RunDevice::cuda),
+        check_timed_(support::flops(job.spec) <= kBenchReferenceFlops),
+        ref_(check_timed_ ? ReferenceCache(host_)
+                          : ReferenceCache(reduced_for_reference(job.spec))) {
+    if (gpu_) {
+      session_.emplace(host_);
+      fmt::print(stderr, "  on {}\n", session_->describe());
+    } else {
+      out_ = host_.make_output();
+      params_ = host_.params(out_);
+    }
+  }
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  const Params& params() const { return gpu_ ? session_->params() : params_; }
+
+  Row measure(const std::string& id, const BenchOptions& o) {
+    Row row;
+    row.reduced_check = !check_timed_ && id != "math";
+    if (gpu_) {
+      const Timing t = session_->time(id, o.warmup, o.repeat);
+      row.result = result_row(job_, id, t.median_ms);
+      const support::Output out = session_->output(id);
+      row.vs_math = error_vs_math(id, out, ref_, check_timed_, run_on_device, row.failed);
+      row.result.rel_err =
+          id == "cuda_math" ? row.vs_math : cuda_ref_.error(*session_, host_, out, row.failed);
+      if (!row.result.rel_err) row.result.rel_err = row.vs_math;
+    } else {
+      const Timing t = time_calls([&] { attention(params_, id); }, o.warmup, o.repeat);
+      row.result = result_row(job_, id, t.median_ms);
+      row.result.rel_err = error_vs_math(id, out_, ref_, check_timed_, run_on_host, row.failed);
+    }
+    return row;
+  }
+
+ private:
+  const Job& job_;
+  const support::HostProblem host_;
+  const bool gpu_;
+  const bool check_timed_;
+  ReferenceCache ref_;
+  support::Output out_;  // CPU runs write here
+  Params params_;
+  std::optional<DeviceSession> session_;
+  CudaMathReference cuda_ref_;
+};
+
+int run_bench(BenchOptions o, const CLI::App& app) {
+  const RunDevice device = resolve_device(o.device);
+  const bool gpu = device == RunDevice::cuda;
+  if (gpu && app.count("--repeat") == 0) o.repeat = 20;  // DESIGN §7: median of >= 20
+  if (gpu && app.count("--warmup") == 0) o.warmup = 3;
+  o.target_given = app.count("--target-flops") > 0;
+  const std::vector<Job> jobs = plan(o, device);
   std::size_t total = 0;
   for (const Job& j : jobs) total += j.backends.size();
   std::vector<Row> rows;
+  bool any_failed = false;
   std::size_t step = 0;
   for (const Job& job : jobs) {
     const support::ProblemSpec& spec = job.spec;
@@ -217,21 +172,23 @@ int run_bench(const Options& o) {
                                         job.workload.S, job.workload.Hq)
                           : "");
     require_host_memory(spec);
-    const support::HostProblem host(spec);
-    support::Output out = host.make_output();
-    const Params params = host.params(out);
-    const bool check_timed = flops <= kBenchReferenceFlops;
-    ReferenceCache ref =
-        check_timed ? ReferenceCache(host) : ReferenceCache(reduced_for_reference(spec));
+    std::optional<JobRunner> runner;
+    try {
+      runner.emplace(job, device);
+    } catch (const Error& e) {
+      fmt::print(stderr, "  skipped: the inputs could not be set up: {}\n", e.what());
+      step += job.backends.size();
+      continue;
+    }
     std::vector<std::string> done;
-
     for (const std::string& requested : job.backends) {
       ++step;
       fmt::print(stderr, "[{}/{}] {} {} {} ... ", step, total, job.workload.name, name(spec.dtype),
                  requested);
+      std::fflush(stderr);
       std::string id = requested;
       if (requested == kAuto) {
-        id = explain(params, kAuto).chosen;
+        id = explain(runner->params(), kAuto).chosen;
         fmt::print(stderr, "-> {} ", id.empty() ? "(none)" : id);
       }
       if (id.empty() || std::find(done.begin(), done.end(), id) != done.end()) {
@@ -239,27 +196,41 @@ int run_bench(const Options& o) {
                    id.empty() ? "skipped: no backend can run it" : "already measured");
         continue;
       }
-      const Explanation ex = explain(params, id);
+      if (gpu && backend_device(id) == DeviceKind::cpu) {
+        fmt::print(stderr, "skipped: a CPU backend (bench it with --device cpu)\n");
+        continue;
+      }
+      const Explanation ex = explain(runner->params(), id);
       if (ex.chosen.empty()) {
         fmt::print(stderr, "skipped: refuses ({})\n", codes_of(ex, id));
         continue;
       }
-      const Timing t = time_calls([&] { attention(params, id); }, o.warmup, o.repeat);
       done.push_back(id);
-      Row row;
-      row.reduced_check = !check_timed && id != "math";
-      row.result = result_row(job, id, t.median_ms);
-      row.result.rel_err = measure_error(id, out, ref, check_timed, row.failed);
-      fmt::print(stderr, "{:.2f} ms, {:.2f} GFLOP/s\n", t.median_ms, gflops(flops, t.median_ms));
-      rows.push_back(std::move(row));
+      try {
+        Row row = runner->measure(id, o);
+        if (gpu) {
+          fmt::print(stderr, "{:.3f} ms, {:.1f} TFLOP/s\n", row.result.median_ms,
+                     row.result.tflops);
+        } else {
+          fmt::print(stderr, "{:.2f} ms, {:.2f} GFLOP/s\n", row.result.median_ms,
+                     row.result.tflops * 1e3);
+        }
+        any_failed = any_failed || row.failed;
+        rows.push_back(std::move(row));
+      } catch (const Error& e) {
+        fmt::print(stderr, "FAILED: {}\n", e.what());
+        any_failed = true;
+      }
     }
   }
   fmt::print(stderr, "measuring the GEMM ceiling ...\n");
-  const GemmCeiling ceiling = measure_gemm_ceiling();
-  print_table(rows, ceiling);
+  const GemmCeiling ceiling =
+      gpu ? measure_gpu_gemm_ceiling(GpuStream().get()) : measure_gemm_ceiling();
+  print_table(rows, ceiling, device);
 
   if (!o.json.empty()) {
-    ResultsFile file{cpu_results_tag(), today(), git_commit(), {}, ceiling};
+    ResultsFile file{
+        gpu ? gpu_info(0).name : cpu_results_tag(), today(), git_commit(), {}, ceiling};
     for (const Row& r : rows) file.results.push_back(r.result);
     write_results(file, o.json);
     fmt::print("\nwrote {}\n", o.json);
@@ -268,37 +239,42 @@ int run_bench(const Options& o) {
     fmt::print(stderr, "attend bench: nothing was measured\n");
     return 1;
   }
-  const bool any_failed =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.failed; });
   return any_failed ? 1 : 0;
 }
 
 }  // namespace
 
 Command add_bench_command(CLI::App& parent) {
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<BenchOptions>();
   CLI::App* app = parent.add_subcommand(
-      "bench", "Time the named workloads on several backends against the machine's GEMM ceiling");
+      "bench", "Time the named workloads on several backends against the device's GEMM ceiling");
   app->footer(fmt::format(
       "Workloads: flux, sd3, wan-480p, llm-causal, llm-gqa, hd256, hd64, bf16 by default. Each "
-      "result is printed in GFLOP/s and as a fraction of the fp32 GEMM ceiling "
-      "(OpenBLAS sgemm 2048^3, measured in the same run). Progress goes to stderr.\n"
-      "Sizes: by default each workload is scaled to the device: S shrinks (then the head count, "
+      "result is printed with its speed as a fraction of the GEMM ceiling measured in the same "
+      "run (CPU: OpenBLAS sgemm 2048^3 fp32; GPU: cuBLAS bf16 GEMM 8192^3). Progress goes to "
+      "stderr.\n"
+      "Sizes: on a CPU each workload is scaled to the device: S shrinks (then the head count, "
       "keeping Hq/Hkv) until one run is about {:.0e} FLOPs; D, B and causal stay. --full keeps "
-      "the named sizes.\n"
+      "the named sizes. On a GPU the named sizes are kept unless --target-flops is given.\n"
+      "Time: CPU, the host clock (5 runs after 1 warm-up by default); GPU, CUDA events on a "
+      "stream of its own (20 runs after 3 warm-up by default), rotating among device copies of "
+      "the inputs that together exceed twice the L2 size.\n"
       "rel_err: against math on the timed problem when it is at most {:.0e} FLOPs, otherwise on "
       "a reduced problem of the same family (B 1, at most 2 KV heads, S at most 256, same D, "
-      "causal, dtype and Hq/Hkv); null when the backend cannot run that.\n"
-      "JSON (--json FILE): the results-file schema (see bench/README.md); for a CPU run \"gpu\" is "
-      "the CPU "
-      "model name from /proc/cpuinfo prefixed \"cpu:\", and \"ceiling\" holds the GEMM "
-      "ceiling.\nExit code 1 if a backend's rel_err is above the dtype's tolerance.",
+      "causal, dtype and Hq/Hkv); null when the backend cannot run that. On a GPU the JSON "
+      "rel_err is against cuda_math on the timed problem's own inputs (math's is printed beside "
+      "it, and both must pass).\n"
+      "JSON (--json FILE): the results-file schema (see bench/README.md); \"gpu\" is the device "
+      "name (name the file bench/results/<date>-h200.json and so on), or for a CPU run the CPU "
+      "model name prefixed \"cpu:\"; \"ceiling\" holds the GEMM ceiling.\n"
+      "Exit code 1 if a backend's rel_err is above the dtype's tolerance or a run failed.",
       kBenchFlopTarget, kBenchReferenceFlops));
   app->add_option("--workload", opts->workloads, "workloads to run (default: all)")->delimiter(',');
   app->add_option("--backend", opts->backends,
-                  "backends side by side; 'all' = every available backend (math only on small "
-                  "problems); default: the process default, i.e. auto")
+                  "backends side by side; 'all' = every available backend of the device (math "
+                  "only on small CPU problems); default: the process default, i.e. auto")
       ->delimiter(',');
+  add_device_flag(*app, opts->device);
   app->add_option("--dtype", opts->dtypes, "element types")
       ->delimiter(',')
       ->capture_default_str()
@@ -308,13 +284,12 @@ Command add_bench_command(CLI::App& parent) {
       ->capture_default_str()
       ->check(at_least(1));
   app->add_option("--json", opts->json, "write the results file here");
-  app->add_option("--repeat", opts->repeat, "timed runs per backend (median reported)")
-      ->capture_default_str()
+  app->add_option("--repeat", opts->repeat,
+                  "timed runs per backend, median reported (default 5 on a CPU, 20 on a GPU)")
       ->check(at_least(1));
-  app->add_option("--warmup", opts->warmup, "untimed runs first")
-      ->capture_default_str()
+  app->add_option("--warmup", opts->warmup, "untimed runs first (default 1 on a CPU, 3 on a GPU)")
       ->check(at_least(0));
-  return {app, [opts] { return run_bench(*opts); }};
+  return {app, [opts, app] { return run_bench(*opts, *app); }};
 }
 
 }  // namespace attend::cli

@@ -1,6 +1,7 @@
 // `attend check`: every available backend against `math` over the conformance grid, in the
 // spirit of ggml's test-backend-ops. A refusal is a SKIP with the dispatcher's reason codes;
-// a backend that passes explain() and then throws, or misses the tolerance, is a FAIL.
+// a backend that passes explain() and then throws, or misses the tolerance, is a FAIL. With
+// --device cuda each case's inputs are copied to the GPU and its GPU backends are checked.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -15,7 +16,9 @@
 #include "backend_flags.hpp"
 #include "check_cases.hpp"
 #include "commands.hpp"
+#include "device_flag.hpp"
 #include "reference.hpp"
+#include "support/device_problem.hpp"
 
 namespace attend::cli {
 namespace {
@@ -23,6 +26,7 @@ namespace {
 struct Options {
   bool quick = false;
   std::vector<std::string> backends;
+  std::string device;
   std::uint64_t seed = 1;
 };
 
@@ -47,24 +51,26 @@ std::string skip_text(const Explanation& ex, const std::string& id) {
   return "[unknown_backend]";
 }
 
-std::vector<std::string> backends_to_check(const Options& o) {
+std::vector<std::string> backends_to_check(const Options& o, RunDevice device) {
   std::vector<std::string> ids;
   for (const std::string& b : o.backends) ids.push_back(resolve_backend_flag("--backend", b));
   if (!ids.empty()) return ids;
-  for (const std::string& id : available_backends()) {
+  const DeviceKind kind = device == RunDevice::cuda ? DeviceKind::cuda : DeviceKind::cpu;
+  for (const std::string& id : available_backends(kind)) {
     if (id != "math") ids.push_back(id);
   }
   return ids;
 }
 
-// One case on one backend: prints its line and counts it.
+// One case on one backend: prints its line and counts it. `device` holds the case's inputs
+// copied to the GPU, or is empty for a host run.
 void check_one(const CheckCase& c, std::size_t index, const std::string& id,
-               const support::HostProblem& host, std::optional<support::Output>& ref,
-               Tally& tally) {
+               const support::HostProblem& host, support::DeviceProblem* device,
+               std::optional<support::Output>& ref, Tally& tally) {
   const std::string head =
       fmt::format("{:<10} #{:03} {:<13} {}", id, index, c.feature, c.spec.describe());
   support::Output out = host.make_output();
-  const Params params = host.params(out);
+  const Params params = device ? device->params() : host.params(out);
   Explanation ex;
   try {
     ex = explain(params, id);
@@ -79,7 +85,9 @@ void check_one(const CheckCase& c, std::size_t index, const std::string& id,
     return;
   }
   try {
+    if (device) device->poison_outputs();
     attention(params, id);
+    if (device) out = device->download();
   } catch (const Error& e) {
     ++tally.failed;
     fmt::print("FAIL  {}  explain() accepted it but the call threw [{}]: {}\n", head,
@@ -100,21 +108,35 @@ void check_one(const CheckCase& c, std::size_t index, const std::string& id,
 
 int run_check(const Options& o) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> ids = backends_to_check(o);
+  const RunDevice device = resolve_device(o.device);
+  const std::vector<std::string> ids = backends_to_check(o, device);
   if (ids.empty()) {
-    fmt::print(
-        "no backend to check: none besides math is available on this machine "
-        "(see `attend list`)\n0 passed, 0 failed, 0 skipped\n");
+    fmt::print("no backend to check: {} (see `attend list`)\n0 passed, 0 failed, 0 skipped\n",
+               device == RunDevice::cuda ? "no GPU backend is available on this machine"
+                                         : "none besides math is available on this machine");
     return 0;
   }
   const std::vector<CheckCase> cases = check_cases(o.quick, o.seed);
-  fmt::print("checking {} against math on {} cases{}\n", fmt::join(ids, ", "), cases.size(),
-             o.quick ? " (quick)" : "");
+  fmt::print("checking {} against math on {} cases{}{}\n", fmt::join(ids, ", "), cases.size(),
+             o.quick ? " (quick)" : "", device == RunDevice::cuda ? " on the GPU" : "");
   Tally tally;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const support::HostProblem host(cases[i].spec);
     std::optional<support::Output> ref;  // computed once per case, on the first backend that runs
-    for (const std::string& id : ids) check_one(cases[i], i, id, host, ref, tally);
+    std::optional<support::DeviceProblem> on_gpu;
+    if (device == RunDevice::cuda) {
+      try {
+        on_gpu.emplace(host);
+      } catch (const Error& e) {
+        tally.failed += static_cast<int>(ids.size());
+        fmt::print("FAIL  #{:03} {:<13} {}  the inputs could not be copied to the GPU: {}\n", i,
+                   cases[i].feature, cases[i].spec.describe(), e.what());
+        continue;
+      }
+    }
+    for (const std::string& id : ids) {
+      check_one(cases[i], i, id, host, on_gpu ? &*on_gpu : nullptr, ref, tally);
+    }
     std::fflush(stdout);
   }
   const double seconds =
@@ -138,9 +160,10 @@ Command add_check_command(CLI::App& parent) {
       "codes from attend::explain.\nExit code 1 if anything failed.");
   app->add_flag("--quick", opts->quick, "a smaller grid with shorter sequences");
   app->add_option("--backend", opts->backends,
-                  "backends to check (default: every available one "
+                  "backends to check (default: every available one of the device "
                   "except math)")
       ->delimiter(',');
+  add_device_flag(*app, opts->device);
   app->add_option("--seed", opts->seed, "seed of the grid's sizes and inputs")
       ->capture_default_str();
   return {app, [opts] { return run_check(*opts); }};

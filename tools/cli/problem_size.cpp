@@ -8,22 +8,41 @@
 
 namespace attend::cli {
 
-double host_bytes(const support::ProblemSpec& s) {
-  double q_rows = 0, k_rows = 0;
+namespace {
+
+struct Rows {
+  double q = 0, k = 0;
+};
+
+Rows rows_of(const support::ProblemSpec& s) {
+  Rows r;
   if (s.varlen()) {
     for (std::size_t i = 0; i < s.seqlens_q.size(); ++i) {
-      q_rows += static_cast<double>(s.seqlens_q[i]);
-      k_rows += static_cast<double>(s.seqlens_k[i]);
+      r.q += static_cast<double>(s.seqlens_q[i]);
+      r.k += static_cast<double>(s.seqlens_k[i]);
     }
   } else {
-    q_rows = static_cast<double>(s.B) * static_cast<double>(s.Sq);
-    k_rows = static_cast<double>(s.B) * static_cast<double>(s.Sk);
+    r.q = static_cast<double>(s.B) * static_cast<double>(s.Sq);
+    r.k = static_cast<double>(s.B) * static_cast<double>(s.Sk);
   }
+  return r;
+}
+
+}  // namespace
+
+double input_bytes(const support::ProblemSpec& s) {
+  const Rows r = rows_of(s);
   const double elem = static_cast<double>(size_of(s.dtype));
   const double pad = s.strided ? 3.0 : 0.0;  // HostProblem pads every row a little when strided
   const double dv = static_cast<double>(s.dv()), d = static_cast<double>(s.D);
-  double bytes = elem * (q_rows * s.Hq * (d + pad) + k_rows * s.Hkv * (d + dv + 2 * pad) +
-                         2 * q_rows * s.Hq * dv);  // q, k, v, out and the reference's out
+  return elem * (r.q * s.Hq * (d + pad) + r.k * s.Hkv * (d + dv + 2 * pad));
+}
+
+double host_bytes(const support::ProblemSpec& s) {
+  const Rows r = rows_of(s);
+  const double elem = static_cast<double>(size_of(s.dtype));
+  // q, k, v, out and the reference's out
+  double bytes = input_bytes(s) + elem * 2 * r.q * s.Hq * static_cast<double>(s.dv());
   if (s.mask != support::MaskKind::none) {
     double n = 1;
     if (s.mask_shape.empty()) {

@@ -5,6 +5,9 @@
 
 namespace attend::cli {
 
+// Bytes of q, k and v alone (what a timed GPU run rotates through).
+double input_bytes(const support::ProblemSpec& spec);
+// Bytes of every host buffer a run needs: inputs, masks, out and the reference's out.
 double host_bytes(const support::ProblemSpec& spec);
 
 // Throws std::runtime_error when the buffers would not fit in this machine's memory, instead of

@@ -8,13 +8,19 @@ namespace attend::cli {
 Timing time_calls(const std::function<void()>& call, int warmup, int repeat) {
   using Clock = std::chrono::steady_clock;
   for (int i = 0; i < warmup; ++i) call();
-  Timing t;
+  std::vector<double> samples;
   for (int i = 0; i < std::max(repeat, 1); ++i) {
     const auto start = Clock::now();
     call();
     const auto stop = Clock::now();
-    t.samples_ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+    samples.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }
+  return summarize(std::move(samples));
+}
+
+Timing summarize(std::vector<double> samples_ms) {
+  Timing t;
+  t.samples_ms = std::move(samples_ms);
   std::vector<double> sorted = t.samples_ms;
   std::sort(sorted.begin(), sorted.end());
   const std::size_t n = sorted.size();

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The GPU check, on a machine with a CUDA device (bench/README.md, "On a GPU"):
+#   build     use a carried build (ATTEND_BUILD_DIR, default build-gpu: a bundle.tar.xz made by
+#             scripts/gpu-bundle.sh is unpacked first) and check that it loads, or build here
+#   test      ctest -L gpu, then `attend check --device cuda --quick`
+#   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
+#   bench     attend bench on flash, flash_varlen and cuda_math    -> OUT/attend.json
+#   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
+#   then      bench/merge_results.py                               -> OUT/<date>-<gpu>.json
+# Each step logs to OUT/<step>.log; a failing step does not stop the others, and the script
+# exits 1 at the end naming them. The side-by-side table is printed last.
+#   scripts/gpu-check.sh [OUT]         (default: $OUT, else gpu-out in the checkout)
+# GPU_CHECK_STEPS=build,test,sanitize,bench,peers picks steps; GPU_CHECK_BENCH_ARGS and
+# GPU_CHECK_PEERS_ARGS add arguments (e.g. --workload flux,hd64); ATTEND_CMAKE_ARGS is passed
+# to a build made here.
+set -uo pipefail
+out=${1:-${OUT:-}}
+[ -z "$out" ] || { mkdir -p "$out" && out=$(cd "$out" && pwd); } || exit 1
+cd "$(dirname "$0")/.." || exit 1
+root=$PWD
+out=${out:-$root/gpu-out}
+mkdir -p "$out" || exit 1
+# Python (PyTorch above all) runs with the caller's library path, not the build's.
+if [ -n "${LD_LIBRARY_PATH+set}" ]; then
+  python=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" python3)
+else
+  python=(env -u LD_LIBRARY_PATH python3)
+fi
+build=${ATTEND_BUILD_DIR:-build-gpu}
+steps=",${GPU_CHECK_STEPS:-build,test,sanitize,bench,peers},"
+failures=()
+start=$(date +%s)
+
+say() { printf '%s\n' "$*"; }
+want() { [[ $steps == *",$1,"* ]]; }
+# step NAME TIMEOUT COMMAND...: runs COMMAND (a program or one of the functions below) with its
+# output in OUT/NAME.log, and records a failure.
+step() {
+  local name=$1 limit=$2 t0 rc
+  shift 2
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" bash -c '"$@"' _ "$@" >"$out/$name.log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    say "  $name: ok ($(( $(date +%s) - t0 )) s)"
+  else
+    [ $rc -eq 124 ] && say "  $name: timed out after $limit s" >>"$out/$name.log"
+    say "  $name: FAILED (exit $rc, $(( $(date +%s) - t0 )) s; log $out/$name.log); its tail:"
+    tail -n 15 "$out/$name.log" | sed 's/^/    | /'
+    failures+=("$name")
+  fi
+  return $rc
+}
+
+# --- the build ----------------------------------------------------------------------------------
+
+# A build dir made on another machine names its checkout by absolute path (test commands,
+# plugin paths, rpaths). Point that path at this checkout when it is free.
+link_home() {
+  local home
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)
+  [ -n "$home" ] && [ "$home" != "$root" ] || return 0
+  if [ -e "$home" ]; then
+    [ "$(cd "$home" && pwd -P)" = "$(pwd -P)" ] && return 0
+    say "warning: the build was made in $home, which here is another directory; tests that"
+    say "         name source paths may fail"
+    return 0
+  fi
+  mkdir -p "$(dirname "$home")" && ln -s "$root" "$home" &&
+    say "linked $home -> $root (the build's checkout path)"
+}
+
+# Libraries: the build's own, its bundled deps, the CUDA toolkit's; the bundled libstdc++,
+# libgcc_s and libgomp only when this machine's cannot satisfy the programs.
+set_library_path() {
+  local b
+  b=$(cd "$build" && pwd)
+  local cuda_lib=${CUDA_HOME:-/usr/local/cuda}/lib64
+  LD_LIBRARY_PATH="$b:$b/deps:$cuda_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
+  if [ -d "$b/deps/fallback" ] && ! "$b/tools/cli/attend" --version >/dev/null 2>&1; then
+    LD_LIBRARY_PATH="$b/deps/fallback:$LD_LIBRARY_PATH"
+    say "using the bundled libstdc++/libgcc_s/libgomp"
+  fi
+}
+
+# Made elsewhere (another checkout path, or a bundle without the build graph): run as it is.
+carried_build() {
+  local home
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)
+  [ -x "$build/tools/cli/attend" ] && { [ ! -f "$build/build.ninja" ] || [ "$home" != "$root" ]; }
+}
+
+build_here() {
+  # shellcheck disable=SC2086  # ATTEND_CMAKE_ARGS is a list of options
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTEND_CUDA=ON \
+    -DATTEND_CUDA_ARCHS="${ATTEND_CUDA_ARCHS:-90a}" ${ATTEND_CMAKE_ARGS:-} &&
+    cmake --build "$build" -j "$(nproc)"
+}
+
+verify_build() {
+  local missing
+  missing=$(find "$build" -path "$build/CMakeFiles" -prune -o -type f -perm -u+x \
+    -exec ldd {} + 2>/dev/null | grep 'not found' | grep -v 'libcuda\.so' | sort -u)
+  if [ -n "$missing" ]; then
+    say "libraries not found:" "$missing"
+    return 1
+  fi
+  "$attend" --version || return 1
+  "$attend" list | grep -A1 -E '^(flash|flash_varlen|cuda_math) '
+  if ! "$attend" list | grep -A1 -E '^flash ' | grep -q 'available   yes'; then
+    say "flash is not available here: see \`attend list\` above"
+    return 1
+  fi
+}
+
+attend=$build/tools/cli/attend
+export build attend root
+export -f say verify_build build_here
+
+say "gpu-check: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null |
+  head -n 1) -> $out"
+if [ -f "$build/bundle.tar.xz" ] && [ ! -x "$build/tools/cli/attend" ]; then
+  tar -C "$build" -xJf "$build/bundle.tar.xz" && say "unpacked $build/bundle.tar.xz"
+fi
+if want build; then
+  if carried_build; then
+    link_home
+    set_library_path
+    step build 120 verify_build
+  else
+    step build 1500 build_here && set_library_path
+  fi
+else
+  [ -x "$build/tools/cli/attend" ] && { link_home; set_library_path; }
+fi
+
+# --- tests and sanitizers -----------------------------------------------------------------------
+
+if want test; then
+  step test 240 ctest --test-dir "$build" -L gpu --output-on-failure -j 8
+  step check 180 "$attend" check --device cuda --quick
+fi
+
+sanitizer=""
+for candidate in "${COMPUTE_SANITIZER:-}" "$(command -v compute-sanitizer)" \
+  "${CUDA_HOME:-/usr/local/cuda}/bin/compute-sanitizer" \
+  "${CUDA_HOME:-/usr/local/cuda}/compute-sanitizer/compute-sanitizer"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    sanitizer=$candidate
+    break
+  fi
+done
+export sanitizer
+# Small problems that still cover several tiles, causal, GQA, split keys and packed sequences;
+# with "tests", also the GPU test program without its large shapes and graph captures.
+small_runs() {
+  local tool=$1 tests=${2:-} rc=0
+  local args=(--tool "$tool" --error-exitcode 1 --print-limit 20)
+  [ "$tool" = memcheck ] && args+=(--leak-check full)
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash --sq 200 --sk 333 \
+    --hq 4 --hkv 2 -d 64 --causal --align bottom-right --lse --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash --sq 64 --sk 2048 \
+    --hq 2 -d 128 --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash_varlen \
+    --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
+  if [ -n "$tests" ]; then
+    "$sanitizer" "${args[@]}" "$build/tests/gpu_tests" \
+      --gtest_filter="${GPU_SANITIZE_FILTER:--*Large*:*Streams*}" || rc=1
+  fi
+  return $rc
+}
+export -f small_runs
+if want sanitize; then
+  if [ -z "$sanitizer" ]; then
+    say "  sanitize: FAILED: compute-sanitizer not found (set COMPUTE_SANITIZER)"
+    failures+=(sanitize)
+  else
+    step sanitize-memcheck 240 small_runs memcheck tests
+    step sanitize-racecheck 240 small_runs racecheck tests
+    step sanitize-initcheck 120 small_runs initcheck
+  fi
+fi
+
+# --- benchmarks ---------------------------------------------------------------------------------
+
+if want bench; then
+  # shellcheck disable=SC2086  # extra arguments are a list
+  step bench 300 "$attend" bench --device cuda --backend flash,flash_varlen,cuda_math \
+    --json "$out/attend.json" ${GPU_CHECK_BENCH_ARGS:-}
+fi
+if want peers; then
+  # shellcheck disable=SC2086  # extra arguments are a list
+  step peers 420 "${python[@]}" bench/torch_peers.py --json "$out/torch.json" \
+    ${GPU_CHECK_PEERS_ARGS:-}
+fi
+
+results=()
+for f in "$out/attend.json" "$out/torch.json"; do [ -s "$f" ] && results+=("$f"); done
+rm -f "$out/table.txt"
+if [ ${#results[@]} -gt 0 ]; then
+  "${python[@]}" bench/merge_results.py "${results[@]}" --out-dir "$out" >"$out/table.txt" \
+    2>"$out/merge.log" || { say "  merge: FAILED (log $out/merge.log)"; failures+=(merge); }
+  cat "$out/merge.log"
+fi
+
+say "gpu-check: $(( $(date +%s) - start )) s; logs and results in $out"
+[ ${#failures[@]} -eq 0 ] || say "gpu-check: FAILED steps: ${failures[*]}"
+[ -s "$out/table.txt" ] && { say ""; cat "$out/table.txt"; }
+[ ${#failures[@]} -eq 0 ]
