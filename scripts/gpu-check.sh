@@ -120,8 +120,10 @@ export -f say verify_build build_here
 
 say "gpu-check: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null |
   head -n 1) -> $out"
-if [ -f "$build/bundle.tar.xz" ] && [ ! -x "$build/tools/cli/attend" ]; then
-  tar -C "$build" -xJf "$build/bundle.tar.xz" && say "unpacked $build/bundle.tar.xz"
+# A bundle newer than what was last unpacked from one replaces it.
+if [ -f "$build/bundle.tar.xz" ] && [ "$build/bundle.tar.xz" -nt "$build/.bundle-unpacked" ]; then
+  tar -C "$build" -xJf "$build/bundle.tar.xz" && touch "$build/.bundle-unpacked" &&
+    say "unpacked $build/bundle.tar.xz"
 fi
 if want build; then
   if carried_build; then

@@ -29,9 +29,10 @@ namespace {
 
 struct Row {
   ResultRow result;
-  bool reduced_check = false;     // the math comparison used the reduced problem
-  std::optional<double> vs_math;  // GPU runs: rel_err against math (result has cuda_math's)
-  bool failed = false;            // an error above the dtype's tolerance, or the run threw
+  bool reduced_check = false;          // the math comparison used the reduced problem
+  std::optional<double> vs_math;       // GPU runs: rel_err against math
+  std::optional<double> vs_cuda_math;  // GPU runs: rel_err against cuda_math
+  bool failed = false;                 // an error above the dtype's tolerance, or the run threw
 };
 
 std::string shape_text(const support::ProblemSpec& s) {
@@ -86,8 +87,11 @@ void print_table(const std::vector<Row>& rows, const GemmCeiling& ceiling, RunDe
   for (const Row& row : rows) {
     const ResultRow& r = row.result;
     const double g = r.tflops * 1e3;
-    std::string err = error_text(r.rel_err, row.reduced_check && !gpu, row.failed);
-    if (gpu) err += " | " + error_text(row.vs_math, row.reduced_check, false);
+    const std::string err =
+        gpu ? fmt::format("{} | {}{}", error_text(row.vs_cuda_math, false, false),
+                          error_text(row.vs_math, row.reduced_check, false),
+                          row.failed ? " FAIL" : "")
+            : error_text(r.rel_err, row.reduced_check, row.failed);
     fmt::print(
         "{:<11} {:<5} {:<12} {:>2} {:>3} {:>3} {:>6} {:>6} {:>4} {:<6} {:>10.{}f} {:>9.2f} "
         "{:>7.1f}% {}\n",
@@ -128,9 +132,8 @@ class JobRunner {
       row.result = result_row(job_, id, t.median_ms);
       const support::Output out = session_->output(id);
       row.vs_math = error_vs_math(id, out, ref_, check_timed_, run_on_device, row.failed);
-      row.result.rel_err =
-          id == "cuda_math" ? row.vs_math : cuda_ref_.error(*session_, host_, out, row.failed);
-      if (!row.result.rel_err) row.result.rel_err = row.vs_math;
+      if (id != "cuda_math") row.vs_cuda_math = cuda_ref_.error(*session_, host_, out, row.failed);
+      row.result.rel_err = row.vs_cuda_math ? row.vs_cuda_math : row.vs_math;
     } else {
       const Timing t = time_calls([&] { attention(params_, id); }, o.warmup, o.repeat);
       row.result = result_row(job_, id, t.median_ms);
