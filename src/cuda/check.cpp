@@ -5,6 +5,9 @@
 namespace attend::cuda {
 
 void throw_cuda_error(cudaError_t error, const char* call, const char* file, int line) {
+  // The runtime also keeps the error as the thread's last error; reset it so that the next
+  // call's launch check does not report this one again (sticky errors stay regardless).
+  (void)cudaGetLastError();
   std::string where = file;
   const auto slash = where.find_last_of('/');
   if (slash != std::string::npos) where = where.substr(slash + 1);

@@ -1,0 +1,70 @@
+// Shared by the GPU tests: the skip rule (no CUDA device: skipped, never failed), the GPU
+// backends, a backend's refusal in words, and the comparison messages.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "attend/attend.hpp"
+#include "support/device_problem.hpp"
+#include "support/host_problem.hpp"
+
+namespace attend::gpu_testing {
+
+// Skips the calling test (body or SetUp) on a machine or build without a CUDA device.
+#define ATTEND_REQUIRE_GPU()                                                          \
+  do {                                                                                \
+    if (!::attend::support::cuda_device_present())                                    \
+      GTEST_SKIP() << "no CUDA device in this process (or attend built without CUDA)"; \
+  } while (0)
+
+// Registered backends that run on CUDA devices, available here or not.
+inline std::vector<std::string> gpu_backends() {
+  std::vector<std::string> out;
+  for (const BackendInfo& b : list_backends()) {
+    if (b.capabilities.device == DeviceKind::cuda) out.push_back(b.id);
+  }
+  return out;
+}
+
+inline Availability availability_of(const std::string& id) {
+  for (const BackendInfo& b : list_backends()) {
+    if (b.id == id) return b.availability;
+  }
+  return {0, "not registered"};
+}
+
+// Why `backend` refuses `params` (every reason), or nothing when it would run them.
+inline std::optional<std::string> refusal(const Params& params, const std::string& backend) {
+  const Explanation ex = explain(params, backend);
+  for (const Verdict& v : ex.verdicts) {
+    if (v.backend != backend) continue;
+    if (v.ok) return std::nullopt;
+    std::string why;
+    for (const Reason& r : v.reasons) {
+      why += std::string(code_name(r.code)) + " (" + r.what + ": " + r.got + ") ";
+    }
+    return why;
+  }
+  return std::string("not registered");
+}
+
+// The CPU reference's output for a host problem.
+inline support::Output reference(const support::HostProblem& host) {
+  support::Output ref = host.make_output();
+  attention(host.params(ref), "math");
+  return ref;
+}
+
+inline std::string describe(const support::Comparison& c) {
+  std::ostringstream os;
+  os << "rel_l2 " << c.rel_l2 << ", max_abs " << c.max_abs << ", NaN/unwritten " << c.nan
+     << ", lse max_abs " << c.lse_max_abs << ", lse -inf/finite mismatches " << c.lse_mismatch;
+  return os.str();
+}
+
+}  // namespace attend::gpu_testing
