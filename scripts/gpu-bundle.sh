@@ -47,11 +47,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "gpu-bundle: not found here (the GPU machine must have them): ${missing[*]}" >&2
 fi
 
-# The run-time part: programs, libraries, test lists, deps; no objects, no build graph.
-tar -C "$build_dir" -cJf "$build_dir/bundle.tar.xz.part" \
+# The run-time part: programs, libraries, test lists, deps; no objects, no build graph. Written
+# outside the folder it reads, then moved in.
+part=$(mktemp "${TMPDIR:-/tmp}/attend-bundle.XXXXXX")
+trap 'rm -f "$part"' EXIT
+tar -C "$build_dir" -cJf "$part" \
   --exclude='*.o' --exclude='*.a' --exclude='CMakeFiles' --exclude='.ninja_*' \
-  --exclude='build.ninja' --exclude='bundle.tar.xz*' --exclude='compile_commands.json' .
-mv "$build_dir/bundle.tar.xz.part" "$build_dir/bundle.tar.xz"
+  --exclude='build.ninja' --exclude='bundle.tar.xz' --exclude='.bundle-unpacked' \
+  --exclude='compile_commands.json' .
+mv "$part" "$build_dir/bundle.tar.xz"
+chmod 644 "$build_dir/bundle.tar.xz"
 
 echo "gpu-bundle: $build_dir built and bundled in $(( $(date +%s) - start )) s"
 echo "gpu-bundle: deps: $(cd "$build_dir/deps" && find . -type f -printf '%P ' )"
