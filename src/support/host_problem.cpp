@@ -14,9 +14,6 @@
 namespace attend::support {
 namespace {
 
-constexpr std::int64_t kRowPad =
-    3;  // odd padding: strided inputs are neither contiguous nor aligned
-
 std::int64_t bytes_of(std::int64_t elements, DType t) {
   return elements * static_cast<std::int64_t>(size_of(t));
 }
@@ -85,6 +82,7 @@ std::string ProblemSpec::describe() const {
   if (dropout_p > 0) os << " dropout" << dropout_p;
   if (lse) os << " lse";
   if (strided) os << " strided";
+  if (strided && row_pad != 3) os << "(pad " << row_pad << ")";
   return os.str();
 }
 
@@ -103,7 +101,7 @@ HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
     s.Sk = *std::max_element(s.seqlens_k.begin(), s.seqlens_k.end());
   }
   std::mt19937_64 rng(s.seed);
-  const std::int64_t pad = s.strided ? kRowPad : 0;
+  const std::int64_t pad = s.strided ? s.row_pad : 0;
   fill_normal(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng, s.random_inputs);
   fill_normal(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng, s.random_inputs);
   fill_normal(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng, s.random_inputs);
@@ -202,7 +200,7 @@ Output HostProblem::make_output() const {
 
 Params HostProblem::params(Output& o) const {
   const ProblemSpec& s = spec_;
-  const std::int64_t pad = s.strided ? kRowPad : 0;
+  const std::int64_t pad = s.strided ? s.row_pad : 0;
   Params p;
   p.layout = s.layout;
   p.q = qkv_view(q_.data(), q_rows(), s.Hq, s.D, pad);

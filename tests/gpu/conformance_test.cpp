@@ -133,6 +133,10 @@ std::vector<ProblemSpec> grid(DType t) {
     c.layout = Layout::BSHD;
     c.causal = true;
     add(c);
+    c.row_pad = 8;  // strided, rows still 16-byte aligned: within reach of vector loads
+    add(c);
+    c.layout = Layout::BHSD;
+    add(c);
   }
   {
     ProblemSpec c = s;
