@@ -61,6 +61,17 @@ class FlashBackend : public Backend {
       sink.refuse(Code::overflow, "sizes", str("Sq, Sk <= ", kMax, "; B, Hq <= 65535"),
                   str("Sq ", p.Sq, ", Sk ", p.Sk, ", B ", p.B, ", Hq ", p.Hq));
     }
+    // Offsets inside one tile are 32-bit in the kernels: a tile spans at most 128 rows.
+    constexpr std::int64_t kMaxRowStride = std::int64_t{1} << 23;
+    const std::int64_t row_strides[] = {p.q.ss, p.k.ss, p.v.ss, p.out.ss};
+    const char* names[] = {"q", "k", "v", "out"};
+    for (int i = 0; i < 4; ++i) {
+      if (row_strides[i] > kMaxRowStride || row_strides[i] < 0) {
+        sink.refuse(Code::stride, str(names[i], " token stride (elements)"),
+                    str("0..", kMaxRowStride), std::to_string(row_strides[i]));
+        if (!sink.detailed()) return;
+      }
+    }
     const int kd = flash::kernel_head_dim(p.D);
     if (kd == 0) {
       sink.refuse(Code::head_dim, "head dim (compiled kernels)", head_dim_list(),

@@ -3,10 +3,8 @@
 #include <array>
 
 #include "backends/flash/launch.hpp"
+#include "flash_head_dims.hpp"
 
-#ifndef ATTEND_FLASH_HEAD_DIM_LIST
-#define ATTEND_FLASH_HEAD_DIM_LIST 32, 64, 96, 128, 192, 256
-#endif
 
 namespace attend::flash {
 namespace {

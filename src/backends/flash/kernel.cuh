@@ -1,0 +1,362 @@
+// The flash forward kernel: one block per (query tile, head, batch[, KV split]). Q stays in
+// shared memory for the whole block; K and V tiles stream through one buffer each, the load of
+// V_t overlapping QK^T_t and the load of K_t+1 overlapping P·V_t. Scores and the output
+// accumulate in registers in the MMA fragment layout, and the S fragments become the A operand
+// of P·V without touching shared memory. Only tiles that cross the visibility band or the end
+// of the keys pay for per-element masking.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "backends/flash/params.hpp"
+#include "backends/flash/primitives.cuh"
+#include "backends/flash/tile_config.hpp"
+#include "common/philox.hpp"
+
+namespace attend::flash {
+
+// Keys visible from query row i of one sequence: [lo(i), hi(i)); the same band as
+// common::visible_keys, in the kernel's int types.
+struct Band {
+  long long offset;  // aligned key position of query row 0
+  int left, right;   // -1: unbounded
+  int k_len;
+  __device__ __forceinline__ int lo(int i) const {
+    if (left < 0) return 0;
+    const long long v = i + offset - left;
+    return v < 0 ? 0 : (v > k_len ? k_len : static_cast<int>(v));
+  }
+  __device__ __forceinline__ int hi(int i) const {
+    if (right < 0) return k_len;
+    const long long v = i + offset + right + 1;
+    return v < 0 ? 0 : (v > k_len ? k_len : static_cast<int>(v));
+  }
+};
+
+// Copies kRows rows of a row-major tile (head dim contiguous) into swizzled shared memory.
+// Rows at or past `valid_rows` and columns at or past `dim` are zero-filled. Offsets within a
+// tile are 32-bit (the backend bounds row strides): 64-bit ones, hoisted out of the key loop by
+// the compiler, cost enough registers to spill the accumulators.
+template <class T, int kRows, int kD, int kThreads>
+__device__ __forceinline__ void load_tile(T* tile, const T* src, int row_stride, int valid_rows,
+                                          int dim) {
+  constexpr int kChunks = kD / 8;
+  constexpr int kTotal = kRows * kChunks;
+  if constexpr (kThreads % kChunks == 0 && (kThreads / kChunks) % 8 == 0 && kTotal % kThreads == 0) {
+    // Each thread copies one column chunk every kStep rows: the swizzle repeats every 8 rows,
+    // so its shared-memory addresses are one base plus constants.
+    constexpr int kStep = kThreads / kChunks;
+    const int r0 = static_cast<int>(threadIdx.x) / kChunks, c = static_cast<int>(threadIdx.x) % kChunks;
+    const T* from = src + r0 * row_stride + c * 8;
+    const std::uint32_t to = smem_address(tile + swizzle<kChunks>(r0, c) * 8);
+    const bool col_ok = c * 8 < dim;
+#pragma unroll
+    for (int it = 0; it < kRows / kStep; ++it) {
+      const bool ok = col_ok && r0 + it * kStep < valid_rows;
+      cp_async_16(to + it * kStep * kChunks * 16, ok ? from + it * kStep * row_stride : src, ok);
+    }
+  } else {
+#pragma unroll
+    for (int it = 0; it < (kTotal + kThreads - 1) / kThreads; ++it) {
+      const int idx = static_cast<int>(threadIdx.x) + it * kThreads;
+      if (kTotal % kThreads == 0 || idx < kTotal) {
+        const int r = idx / kChunks, c = idx % kChunks;
+        const bool ok = r < valid_rows && c * 8 < dim;
+        cp_async_16(smem_address(tile + swizzle<kChunks>(r, c) * 8),
+                    ok ? src + r * row_stride + c * 8 : src, ok);
+      }
+    }
+  }
+}
+
+// C: the tile shape (TileConfig<kD> unless a tuning build tries another).
+template <class T, int kD, bool kFeatures, class C = TileConfig<kD>>
+__global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
+    flash_fwd_kernel(const __grid_constant__ FlashParams p) {
+  constexpr int kM = C::kBlockM, kN = C::kBlockN, kMT = C::kMTiles, kThreads = C::kThreads;
+  constexpr int kChunks = kD / 8;  // 16-byte chunks per row
+  constexpr int kNT = kN / 8;      // 8-key MMA tiles of S
+  constexpr int kDT = kD / 8;      // 8-column MMA tiles of O
+  constexpr float kNegInf = -INFINITY;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  T* sQ = reinterpret_cast<T*>(smem);
+  T* sK = sQ + kM * kD;
+  T* sV = sK + kN * kD;
+
+  // Heavier (later, for causal) row tiles first.
+  const int m_block = static_cast<int>(gridDim.x - 1 - blockIdx.x);
+  const int h = static_cast<int>(blockIdx.y) % p.Hq;
+  const int split = static_cast<int>(blockIdx.y) / p.Hq;
+  const int b = static_cast<int>(blockIdx.z);
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int warp_row0 = static_cast<int>(threadIdx.x) / 32 * 16 * kMT;
+
+  int q_start = 0, q_len = p.Sq, k_start = 0, k_len = p.Sk;
+  if (p.cu_q != nullptr) {
+    q_start = p.cu_q[b];
+    q_len = p.cu_q[b + 1] - q_start;
+  }
+  if (p.cu_k != nullptr) {
+    k_start = p.cu_k[b];
+    k_len = p.cu_k[b + 1] - k_start;
+  }
+  const int m0 = m_block * kM;
+  if (m0 >= q_len) return;
+  const int rows = min(kM, q_len - m0);
+  const Band band{p.bottom_right ? static_cast<long long>(k_len) - q_len : 0LL, p.window_left,
+                  p.window_right, k_len};
+
+  // Key tiles any row of this block can see, this split's share of them, and the key range
+  // every row sees whole (tiles inside it skip masking).
+  const int first_row = m0, last_row = m0 + rows - 1;
+  const int n_lo = band.lo(first_row), n_hi = band.hi(last_row);
+  int tile_begin = n_lo / kN;
+  int tile_end = n_hi > n_lo ? (n_hi + kN - 1) / kN : tile_begin;
+  if (p.num_splits > 1) {
+    const int per = (tile_end - tile_begin + p.num_splits - 1) / p.num_splits;
+    tile_begin = min(tile_end, tile_begin + split * per);
+    tile_end = min(tile_end, tile_begin + per);
+  }
+  const int full_lo = band.lo(last_row), full_hi = band.hi(first_row);
+
+  const int hk = h / p.group;
+  const T* q_ptr = static_cast<const T*>(p.q) + b * p.q_sb +
+                   static_cast<std::int64_t>(q_start + m0) * p.q_ss + h * p.q_sh;
+  const T* k_ptr = static_cast<const T*>(p.k) + b * p.k_sb +
+                   static_cast<std::int64_t>(k_start) * p.k_ss + hk * p.k_sh;
+  const T* v_ptr = static_cast<const T*>(p.v) + b * p.v_sb +
+                   static_cast<std::int64_t>(k_start) * p.v_ss + hk * p.v_sh;
+
+  load_tile<T, kM, kD, kThreads>(sQ, q_ptr, static_cast<int>(p.q_ss), rows, p.D);
+  if (tile_begin < tile_end) {
+    load_tile<T, kN, kD, kThreads>(sK, k_ptr + static_cast<std::int64_t>(tile_begin) * kN * p.k_ss,
+                                   static_cast<int>(p.k_ss), k_len - tile_begin * kN, p.D);
+  }
+  cp_async_commit();
+
+  float o[kMT][kDT][4];
+  float row_max[kMT][2], row_sum[kMT][2];
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt) {
+#pragma unroll
+    for (int dt = 0; dt < kDT; ++dt) o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.f;
+    row_max[mt][0] = row_max[mt][1] = kNegInf;
+    row_sum[mt][0] = row_sum[mt][1] = 0.f;
+  }
+  // Row of the sequence held in accumulator half `hf` (0: lanes' row g, 1: row g + 8).
+  auto row_of = [&](int mt, int hf) { return m0 + warp_row0 + mt * 16 + lane / 4 + hf * 8; };
+
+  const SwizzledRows<kChunks> q_rows(sQ, warp_row0 + (lane & 7) + ((lane >> 3) & 1) * 8, lane >> 4);
+  const SwizzledRows<kChunks> k_rows(sK, (lane & 7) + ((lane >> 4) << 3), (lane >> 3) & 1);
+  const SwizzledRows<kChunks> v_rows(sV, (lane & 7) + ((lane >> 3) & 1) * 8, lane >> 4);
+
+  for (int t = tile_begin; t < tile_end; ++t) {
+    cp_async_wait<0>();
+    __syncthreads();  // K_t landed, and every warp is done reading V_t-1
+    const std::int64_t n0 = static_cast<std::int64_t>(t) * kN;
+    load_tile<T, kN, kD, kThreads>(sV, v_ptr + n0 * p.v_ss, static_cast<int>(p.v_ss), k_len - t * kN,
+                                   p.D);
+    cp_async_commit();
+
+    // S = Q K^T for this warp's rows.
+    float s[kMT][kNT][4];
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      std::uint32_t a[kMT][4];
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) ldmatrix_x4(a[mt], q_rows.at(mt * 16, ks));
+#pragma unroll
+      for (int np = 0; np < kNT / 2; ++np) {
+        std::uint32_t bk[4];
+        ldmatrix_x4(bk, k_rows.at(np * 16, ks));
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          mma_16816<T>(s[mt][2 * np], a[mt], bk[0], bk[1]);
+          mma_16816<T>(s[mt][2 * np + 1], a[mt], bk[2], bk[3]);
+        }
+      }
+    }
+
+    // Without softcap the scale is positive (the launcher sends negative scales to the feature
+    // kernel), so the running max is taken on raw scores and the scale folds into one FMA with
+    // the exponent. With softcap the scores are capped in log2 units first.
+    const bool softcap = kFeatures && p.softcap_log2 > 0.f;
+    const float scale = kFeatures ? 1.f : p.score_scale;
+    if constexpr (kFeatures) {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float x = s[mt][nt][e] * p.score_scale;
+            s[mt][nt][e] = softcap ? p.softcap_log2 * fast_tanh(x) : x;
+          }
+    }
+    const bool masked = !(n0 >= full_lo && n0 + kN <= full_hi);
+    if (masked) {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+          const int i = row_of(mt, hf);
+          const int lo = band.lo(i), hi = band.hi(i);
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int j = static_cast<int>(n0) + nt * 8 + (lane & 3) * 2 + e;
+              if (j < lo || j >= hi) s[mt][nt][hf * 2 + e] = kNegInf;
+            }
+        }
+    }
+
+    // Online softmax: new running max (row_max holds it in log2 units), exponentiate, and
+    // rescale what was accumulated; a warp whose rows all kept their max skips the rescale.
+    float correction[kMT][2];
+    bool rescale = false;
+#pragma unroll
+    for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        float mx = kNegInf;
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][hf * 2], s[mt][nt][hf * 2 + 1]));
+        mx = fmaxf(row_max[mt][hf], quad_max(mx) * scale);
+        const float base = mx == kNegInf ? 0.f : mx;  // a row with nothing visible yet stays 0
+        correction[mt][hf] = fast_exp2(row_max[mt][hf] - base);
+        rescale |= mx != row_max[mt][hf];
+        row_max[mt][hf] = mx;
+        float sum = row_sum[mt][hf] * correction[mt][hf];
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float w = fast_exp2(fmaf(s[mt][nt][hf * 2 + e], scale, -base));
+            sum += w;
+            s[mt][nt][hf * 2 + e] = w;
+          }
+        row_sum[mt][hf] = sum;
+      }
+    if (__any_sync(0xffffffffu, rescale)) {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) o[mt][dt][e] *= correction[mt][e / 2];
+    }
+
+    // Dropout acts on the normalised weights: the sum above keeps every weight, the product
+    // with V only the survivors (scaled by 1/(1-p) in the epilogue).
+    if (kFeatures && p.dropout_p > 0.f) {
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf)
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const int j = static_cast<int>(n0) + nt * 8 + (lane & 3) * 2 + e;
+              if (!common::dropout_keep(p.dropout_seed, p.dropout_offset, b, h, row_of(mt, hf), j,
+                                        p.dropout_p)) {
+                s[mt][nt][hf * 2 + e] = 0.f;
+              }
+            }
+    }
+
+    cp_async_wait<0>();
+    __syncthreads();  // V_t landed, and every warp is done reading K_t
+    if (t + 1 < tile_end) {
+      load_tile<T, kN, kD, kThreads>(sK, k_ptr + (n0 + kN) * p.k_ss, static_cast<int>(p.k_ss),
+                                     k_len - (t + 1) * kN, p.D);
+    }
+    cp_async_commit();
+
+    // O += P V: the S accumulators of keys 16kk..16kk+15 are the A fragment for step kk.
+#pragma unroll
+    for (int kk = 0; kk < kN / 16; ++kk) {
+      std::uint32_t a[kMT][4];
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) {
+        a[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+        a[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+        a[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+        a[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+      }
+#pragma unroll
+      for (int dp = 0; dp < kDT / 2; ++dp) {
+        std::uint32_t bv[4];
+        ldmatrix_x4_trans(bv, v_rows.at(kk * 16, dp));
+#pragma unroll
+        for (int mt = 0; mt < kMT; ++mt) {
+          mma_16816<T>(o[mt][2 * dp], a[mt], bv[0], bv[1]);
+          mma_16816<T>(o[mt][2 * dp + 1], a[mt], bv[2], bv[3]);
+        }
+      }
+    }
+  }
+
+  // Epilogue: normalise, write LSE and O (fp32 partials when the keys were split).
+  cp_async_wait<0>();
+  __syncthreads();  // no copy into sQ is still in flight when it is reused for the output
+  constexpr float kLn2 = 0.69314718055994530942f;
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const float sum = quad_sum(row_sum[mt][hf]);
+      // sum == 0 only when no key is visible; NaN sums fall through and propagate.
+      const float inv = sum == 0.f ? 0.f : p.dropout_scale / sum;
+      const float lse = sum == 0.f ? kNegInf : (row_max[mt][hf] + __log2f(sum)) * kLn2;
+      const int i = row_of(mt, hf);
+      const int local = i - m0;
+      if (p.num_splits > 1) {
+        if (i < q_len) {
+          const std::int64_t row =
+              ((static_cast<std::int64_t>(split) * p.B + b) * p.Hq + h) * p.Sq + i;
+          if ((lane & 3) == 0) p.lse_partial[row] = lse;
+          float* dst = p.o_partial + row * p.D;
+#pragma unroll
+          for (int dt = 0; dt < kDT; ++dt) {
+            const int col = dt * 8 + (lane & 3) * 2;
+            if (col < p.D) {
+              *reinterpret_cast<float2*>(dst + col) =
+                  make_float2(o[mt][dt][hf * 2] * inv, o[mt][dt][hf * 2 + 1] * inv);
+            }
+          }
+        }
+        continue;
+      }
+      if (p.lse != nullptr && i < q_len && (lane & 3) == 0) {
+        p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<std::int64_t>(q_start + i) * p.lse_sq] = lse;
+      }
+#pragma unroll
+      for (int dt = 0; dt < kDT; ++dt) {
+        *reinterpret_cast<std::uint32_t*>(sQ + swizzle<kChunks>(local, dt) * 8 + (lane & 3) * 2) =
+            pack2<T>(o[mt][dt][hf * 2] * inv, o[mt][dt][hf * 2 + 1] * inv);
+      }
+    }
+  if (p.num_splits > 1) return;
+  __syncthreads();
+  T* o_ptr = static_cast<T*>(p.out) + b * p.o_sb +
+             static_cast<std::int64_t>(q_start + m0) * p.o_ss + h * p.o_sh;
+#pragma unroll
+  for (int it = 0; it < kM * kChunks / kThreads; ++it) {
+    const int idx = static_cast<int>(threadIdx.x) + it * kThreads;
+    const int r = idx / kChunks, c = idx % kChunks;
+    if (r < rows && c * 8 < p.D) {
+      *reinterpret_cast<uint4*>(o_ptr + r * static_cast<int>(p.o_ss) + c * 8) =
+          *reinterpret_cast<const uint4*>(sQ + swizzle<kChunks>(r, c) * 8);
+    }
+  }
+}
+
+}  // namespace attend::flash
