@@ -4,6 +4,7 @@
 // strides, empty problems; fp32, bf16 and fp16. Device outputs are poisoned with NaN first, so an
 // element a backend forgets to write fails. One test per (backend, dtype) walks the whole grid,
 // which keeps the number of processes (each paying CUDA's start-up) small.
+#include <iostream>
 #include <string>
 #include <vector>
 

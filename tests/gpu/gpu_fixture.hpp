@@ -13,14 +13,14 @@
 #include "support/device_problem.hpp"
 #include "support/host_problem.hpp"
 
-namespace attend::gpu_testing {
-
 // Skips the calling test (body or SetUp) on a machine or build without a CUDA device.
 #define ATTEND_REQUIRE_GPU()                                                          \
   do {                                                                                \
     if (!::attend::support::cuda_device_present())                                    \
       GTEST_SKIP() << "no CUDA device in this process (or attend built without CUDA)"; \
   } while (0)
+
+namespace attend::gpu_testing {
 
 // Registered backends that run on CUDA devices, available here or not.
 inline std::vector<std::string> gpu_backends() {

@@ -1,5 +1,6 @@
 // Realistic sizes: every GPU backend against cuda_math on the same device inputs (both outputs
 // downloaded and compared), and cuda_math itself against the CPU reference once at that size.
+#include <iostream>
 #include <string>
 #include <vector>
 
