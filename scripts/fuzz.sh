@@ -9,7 +9,7 @@ seconds=${1:-60}
 scripts/setup.sh build >/dev/null  # packages (clang, libclang-rt, libomp) and the main build
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DATTEND_FUZZ=ON -DATTEND_SANITIZE=address,undefined \
+  -DATTEND_FUZZ=ON -DATTEND_SANITIZE=address,undefined -DATTEND_CUDA=OFF \
   -DATTEND_BUILD_TOOLS=OFF -DATTEND_BUILD_BENCH=OFF -DATTEND_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target fuzz_attention
 

@@ -92,9 +92,22 @@ carried_build() {
 }
 
 build_here() {
+  # A toolchain without the libstdc++.so development link silently links libstdc++.a into
+  # libattend.so; a second C++ runtime in a process that has one (Python with PyTorch) then
+  # crashes in iostreams. Point the linker at the shared runtime instead.
+  local link_flags=""
+  if [[ $(c++ -print-file-name=libstdc++.so) != /* ]]; then
+    local runtime
+    runtime=$(c++ -print-file-name=libstdc++.so.6)
+    mkdir -p "$build/toolchain" && ln -sf "$runtime" "$build/toolchain/libstdc++.so" &&
+      link_flags="-L$(cd "$build/toolchain" && pwd)"
+    say "linking against the shared libstdc++ through $build/toolchain"
+  fi
   # shellcheck disable=SC2086  # ATTEND_CMAKE_ARGS is a list of options
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTEND_CUDA=ON \
-    -DATTEND_CUDA_ARCHS="${ATTEND_CUDA_ARCHS:-90a}" ${ATTEND_CMAKE_ARGS:-} &&
+    -DATTEND_CUDA_ARCHS="${ATTEND_CUDA_ARCHS:-90a}" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$link_flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" \
+    ${ATTEND_CMAKE_ARGS:-} &&
     cmake --build "$build" -j "$(nproc)"
 }
 

@@ -1,21 +1,31 @@
 """GPU backends against PyTorch, through the C API: random problems (odd sizes, every head dim,
 causal in both alignments, windows, GQA, softcap, LSE, split keys, packed sequences, key padding
 with gaps and a fully padded sequence) run on attend's CUDA backends and compared with an fp32
-reference built from torch operations. Skips (exit 0) where torch or a CUDA device is missing.
+reference built from torch operations. Skips (exit 77) where torch or a CUDA device is missing.
     python3 torch_check.py path/to/libattend.so [backend ...]
 """
 import ctypes
 import math
 import sys
 
+import subprocess
+
+# A libattend that carries its own copy of the C++ runtime (libstdc++ linked statically, as some
+# toolchains do) cannot share a process with PyTorch's: iostreams crash. Say so and skip.
+linked = subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True).stdout
+if "libstdc++" not in linked:
+    print("torch_check: skipped: this libattend has libstdc++ linked in statically; build it with "
+          "a toolchain that links the shared C++ runtime to run it beside PyTorch")
+    sys.exit(77)
+
 try:
     import torch
 except ImportError:
     print("torch_check: skipped (no torch)")
-    sys.exit(0)
+    sys.exit(77)
 if not torch.cuda.is_available():
     print("torch_check: skipped (no CUDA device)")
-    sys.exit(0)
+    sys.exit(77)
 
 lib = ctypes.CDLL(sys.argv[1])
 backends = sys.argv[2:] or ["flash", "flash_varlen", "cuda_math"]
