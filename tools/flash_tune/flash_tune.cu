@@ -57,6 +57,32 @@ FlashParams params_for(const support::Workload& w, const Buffers& b) {
   return p;
 }
 
+double workload_flops(const support::Workload& w) {
+  return 4.0 * w.B * w.Hq * w.S * w.S * w.D * (w.causal ? 0.5 : 1.0);
+}
+
+// Median of `repeats` timed calls of `launch` (after three untimed ones), in ms, by CUDA events.
+template <class Launch>
+double median_ms(Launch&& launch, int repeats) {
+  cudaEvent_t start, stop;
+  check(cudaEventCreate(&start), "event");
+  check(cudaEventCreate(&stop), "event");
+  std::vector<float> ms;
+  for (int i = 0; i < repeats + 3; ++i) {
+    check(cudaEventRecord(start), "record");
+    launch();
+    check(cudaEventRecord(stop), "record");
+    check(cudaEventSynchronize(stop), "sync");
+    float t = 0;
+    check(cudaEventElapsedTime(&t, start, stop), "elapsed");
+    if (i >= 3) ms.push_back(t);
+  }
+  check(cudaEventDestroy(start), "event");
+  check(cudaEventDestroy(stop), "event");
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
 template <int kD, class C>
 void trial(const char* name, const support::Workload& w, const Buffers& b, __nv_bfloat16* ref,
            int repeats) {
@@ -78,24 +104,10 @@ void trial(const char* name, const support::Workload& w, const Buffers& b, __nv_
     d2 += (a - r) * (a - r);
     r2 += r * r;
   }
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "event");
-  check(cudaEventCreate(&stop), "event");
-  std::vector<float> ms;
-  for (int i = 0; i < repeats + 3; ++i) {
-    check(cudaEventRecord(start), "record");
-    launch_fwd_tiles<__nv_bfloat16, kD, C>(p, false, nullptr);
-    check(cudaEventRecord(stop), "record");
-    check(cudaEventSynchronize(stop), "sync");
-    float t = 0;
-    check(cudaEventElapsedTime(&t, start, stop), "elapsed");
-    if (i >= 3) ms.push_back(t);
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
-  const double flops = 4.0 * w.B * w.Hq * w.S * w.S * w.D * (w.causal ? 0.5 : 1.0);
+  const double median =
+      median_ms([&] { launch_fwd_tiles<__nv_bfloat16, kD, C>(p, false, nullptr); }, repeats);
   std::printf("%-34s %9.3f ms %8.1f TFLOP/s   vs shipped rel_l2 %.2e nan %lld\n", name, median,
-              flops / median / 1e9, std::sqrt(d2 / r2), static_cast<long long>(nan));
+              workload_flops(w) / median / 1e9, std::sqrt(d2 / r2), static_cast<long long>(nan));
 }
 
 // The shipped tiles with the keys split `splits` ways and merged: what split-KV costs and what
@@ -107,25 +119,14 @@ void split_trial(int splits, const support::Workload& w, const Buffers& b, int r
   const std::int64_t rows = static_cast<std::int64_t>(splits) * w.B * w.Hq * w.S;
   check(cudaMalloc(&p.o_partial, rows * w.D * 4), "malloc");
   check(cudaMalloc(&p.lse_partial, rows * 4), "malloc");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "event");
-  check(cudaEventCreate(&stop), "event");
-  std::vector<float> ms;
-  for (int i = 0; i < repeats + 3; ++i) {
-    check(cudaEventRecord(start), "record");
-    launch_fwd_tiles<__nv_bfloat16, kD>(p, false, nullptr);
-    launch_combine<__nv_bfloat16>(p, nullptr);
-    check(cudaEventRecord(stop), "record");
-    check(cudaEventSynchronize(stop), "sync");
-    float t = 0;
-    check(cudaEventElapsedTime(&t, start, stop), "elapsed");
-    if (i >= 3) ms.push_back(t);
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
-  const double flops = 4.0 * w.B * w.Hq * w.S * w.S * w.D * (w.causal ? 0.5 : 1.0);
+  const double median = median_ms(
+      [&] {
+        launch_fwd_tiles<__nv_bfloat16, kD>(p, false, nullptr);
+        launch_combine<__nv_bfloat16>(p, nullptr);
+      },
+      repeats);
   std::printf("shipped, keys split %d ways + combine %9.3f ms %8.1f TFLOP/s\n", splits, median,
-              flops / median / 1e9);
+              workload_flops(w) / median / 1e9);
   check(cudaFree(p.o_partial), "free");
   check(cudaFree(p.lse_partial), "free");
 }
