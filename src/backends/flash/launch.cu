@@ -108,16 +108,15 @@ void run(const Problem& pr) {
   cuda::DeviceGuard guard(pr.device.index);
   const cudaStream_t stream = cuda::stream_of(pr);
   FlashParams p = lower(pr);
-  const std::size_t elem = 2;
+  constexpr std::size_t kElementBytes = 2;  // fp16 and bf16
 
-  // Workspace: packed K/V for key padding, then split-KV partials.
+  // Workspace: packed K/V, key slots and cu_seqlens_k for key padding; split-KV partials.
   const bool pack_keys = pr.key_padding.present();
+  const auto B = static_cast<std::size_t>(pr.B), Sk = static_cast<std::size_t>(pr.Sk);
   const std::size_t packed_bytes =
-      pack_keys ? cuda::align_up(static_cast<std::size_t>(pr.B * pr.Sk * pr.Hkv * pr.D) * elem) : 0;
-  const std::size_t pack_scratch =
-      pack_keys ? cuda::align_up(static_cast<std::size_t>(pr.B * pr.Sk + pr.B) * 4) +
-                      cuda::align_up(static_cast<std::size_t>(pr.B + 1) * 4)
-                : 0;
+      pack_keys ? cuda::align_up(B * Sk * static_cast<std::size_t>(pr.Hkv * pr.D) * kElementBytes) : 0;
+  const std::size_t slots_bytes = pack_keys ? cuda::align_up((B * Sk + B) * 4) : 0;
+  const std::size_t cu_k_bytes = pack_keys ? cuda::align_up((B + 1) * 4) : 0;
 
   const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
   int block_m = 0, block_n = 0, blocks_per_sm = 0;
@@ -136,7 +135,8 @@ void run(const Problem& pr) {
   const std::size_t o_partial_bytes = cuda::align_up(partial_rows * p.D * 4);
   const std::size_t lse_partial_bytes = cuda::align_up(partial_rows * 4);
 
-  const std::size_t total = 2 * packed_bytes + pack_scratch + o_partial_bytes + lse_partial_bytes;
+  const std::size_t total =
+      2 * packed_bytes + slots_bytes + cu_k_bytes + o_partial_bytes + lse_partial_bytes;
   std::optional<cuda::WorkspaceLease> lease;
   if (total > 0) lease.emplace(pr.device.index, stream, total);
   std::size_t at = 0;
@@ -152,14 +152,14 @@ void run(const Problem& pr) {
     kp.mask_sb = pr.key_padding.sb;
     kp.mask_sk = pr.key_padding.sk;
     kp.B = p.B, kp.Sk = p.Sk, kp.Hkv = p.Hkv, kp.D = p.D;
-    kp.element_bytes = static_cast<int>(elem);
+    kp.element_bytes = static_cast<int>(kElementBytes);
     kp.k = p.k, kp.v = p.v;
     kp.k_sb = p.k_sb, kp.k_ss = p.k_ss, kp.k_sh = p.k_sh;
     kp.v_sb = p.v_sb, kp.v_ss = p.v_ss, kp.v_sh = p.v_sh;
     kp.k_packed = carve(packed_bytes);
     kp.v_packed = carve(packed_bytes);
-    kp.scratch = static_cast<std::int32_t*>(carve(cuda::align_up(static_cast<std::size_t>(pr.B * pr.Sk + pr.B) * 4)));
-    kp.cu_k = static_cast<std::int32_t*>(carve(cuda::align_up(static_cast<std::size_t>(pr.B + 1) * 4)));
+    kp.scratch = static_cast<std::int32_t*>(carve(slots_bytes));
+    kp.cu_k = static_cast<std::int32_t*>(carve(cu_k_bytes));
     launch_key_packing(kp, stream);
     p.k = kp.k_packed;
     p.v = kp.v_packed;
