@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "attend/attend.hpp"
+#include "conformance/case_grid.hpp"
 #include "support/host_problem.hpp"
 
 namespace attend {
 namespace {
 
-using support::MaskKind;
 using support::ProblemSpec;
 
 struct Case {
@@ -21,125 +21,23 @@ struct Case {
   ProblemSpec spec;
 };
 
-ProblemSpec base(DType t, std::int64_t d) {
-  ProblemSpec s;
-  s.dtype = t;
-  s.B = 2, s.Hq = 3, s.Hkv = 3, s.Sq = 37, s.Sk = 53, s.D = d;
-  s.lse = true;
-  return s;
-}
-
 std::vector<ProblemSpec> grid() {
   std::vector<ProblemSpec> out;
-  std::uint64_t seed = 100;
-  auto add = [&](ProblemSpec s) {
-    s.seed = ++seed;
-    out.push_back(std::move(s));
-  };
   for (DType t : {DType::f32, DType::bf16, DType::f16}) {
-    for (std::int64_t d : {32, 64, 80, 96, 128, 256}) add(base(t, d));
-    ProblemSpec s = base(t, 64);
-    for (Align a : {Align::top_left, Align::bottom_right}) {
-      for (auto [sq, sk] : {std::pair{37, 53}, {53, 37}, {40, 40}, {1, 29}}) {
-        ProblemSpec c = s;
-        c.causal = true, c.align = a, c.Sq = sq, c.Sk = sk;
-        add(c);
-      }
-    }
-    for (auto [hq, hkv] : {std::pair{4, 2}, {8, 1}}) {
-      ProblemSpec c = s;
-      c.Hq = hq, c.Hkv = hkv;
-      add(c);
-      c.causal = true;
-      c.align = Align::bottom_right;
-      add(c);
-    }
+    ProblemSpec s;
+    s.dtype = t;
+    s.B = 2, s.Hq = 3, s.Hkv = 3, s.Sq = 37, s.Sk = 53, s.D = 64;
+    s.lse = true;
     const std::int64_t B = s.B, H = s.Hq, Sq = s.Sq, Sk = s.Sk;
-    const std::vector<std::vector<std::int64_t>> shapes = {
-        {Sq, Sk},      {B, Sq, Sk},   {B, H, Sq, Sk}, {1, 1, Sq, Sk},
-        {B, 1, 1, Sk}, {1, H, 1, Sk}, {1, Sk}};
-    for (const auto& shape : shapes) {
-      for (MaskKind k : {MaskKind::boolean, MaskKind::additive}) {
-        ProblemSpec c = s;
-        c.mask = k;
-        c.mask_shape = shape;
-        add(c);
-      }
-    }
-    {
-      ProblemSpec c = s;
-      c.mask = MaskKind::boolean;
-      c.mask_keep = 0.05;  // many rows end up fully masked
-      c.causal = true;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.key_padding = true;  // batch 1 fully padded
-      add(c);
-      c.mask = MaskKind::additive;
-      add(c);
-    }
-    for (Window w : {Window{8, 0}, Window{4, 4}, Window{0, 6}, Window{-1, 3}}) {
-      ProblemSpec c = s;
-      c.window = w;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.window = {5, -1};
-      c.causal = true;
-      c.align = Align::bottom_right;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.softcap = 5.0;
-      add(c);
-      c.scale = 0.3;
-      c.causal = true;
-      add(c);
-    }
-    for (auto lens : {std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>{
-                          {17, 0, 33, 1}, {25, 5, 0, 40}},
-                      {{64, 3}, {64, 70}}}) {
-      ProblemSpec c = s;
-      c.seqlens_q = lens.first;
-      c.seqlens_k = lens.second;
-      add(c);
-      c.causal = true;
-      c.align = Align::bottom_right;
-      c.Hq = 4, c.Hkv = 2;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.dropout_p = 0.15;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.Dv = 32;
-      add(c);
-      c.D = 17, c.Dv = 0;
-      add(c);
-    }
-    {
-      ProblemSpec c = s;
-      c.layout = Layout::BHSD;
-      add(c);
-      c.strided = true;
-      add(c);
-      c.layout = Layout::BSHD;
-      c.causal = true;
-      add(c);
-    }
-    for (auto [b, sq, sk] : {std::tuple{2, 0, 9}, {2, 9, 0}, {0, 9, 9}, {1, 1, 1}}) {
-      ProblemSpec c = s;
-      c.B = b, c.Sq = sq, c.Sk = sk;
-      add(c);
-    }
+    conformance::GridSizes sizes;
+    sizes.causal = {{37, 53}, {53, 37}, {40, 40}, {1, 29}};
+    sizes.mask_shapes = {{Sq, Sk},      {B, Sq, Sk},   {B, H, Sq, Sk}, {1, 1, Sq, Sk},
+                         {B, 1, 1, Sk}, {1, H, 1, Sk}, {1, Sk}};
+    sizes.varlen = {{{17, 0, 33, 1}, {25, 5, 0, 40}}, {{64, 3}, {64, 70}}};
+    sizes.empty = {{2, 0, 9}, {2, 9, 0}, {0, 9, 9}, {1, 1, 1}};
+    conformance::append_variants(s, sizes, out);
   }
+  conformance::number_seeds(out, 101);
   return out;
 }
 

@@ -17,11 +17,7 @@ using support::ProblemSpec;
 
 class CudaMath : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ATTEND_REQUIRE_GPU();
-    const Availability a = gpu_testing::availability_of("cuda_math");
-    if (a.score <= 0) GTEST_SKIP() << "cuda_math is unavailable: " << a.reason;
-  }
+  void SetUp() override { gpu_testing::require_available("cuda_math"); }
 };
 
 // Element offset of (b, s, h, d) in a BSHD view.

@@ -1,5 +1,5 @@
 // Shared by the GPU tests: the skip rule (no CUDA device: skipped, never failed), the GPU
-// backends, a backend's refusal in words, and the comparison messages.
+// backends, a fixture per backend, a backend's refusal in words, and the comparison messages.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -37,6 +37,20 @@ inline Availability availability_of(const std::string& id) {
   }
   return {0, "not registered"};
 }
+
+// Skips the calling test (a fixture's SetUp) unless there is a CUDA device and `backend` is
+// available on it.
+inline void require_available(const std::string& backend) {
+  ATTEND_REQUIRE_GPU();
+  const Availability a = availability_of(backend);
+  if (a.score <= 0) GTEST_SKIP() << backend << " is unavailable: " << a.reason;
+}
+
+// For tests whose parameter is a GPU backend's id: skipped where that backend cannot run.
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { require_available(GetParam()); }
+};
 
 // Why `backend` refuses `params` (every reason), or nothing when it would run them.
 inline std::optional<std::string> refusal(const Params& params, const std::string& backend) {

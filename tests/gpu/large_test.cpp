@@ -25,14 +25,7 @@ std::vector<ProblemSpec> large_specs() {
           large(DType::bf16, 8, 2, 128, true),  large(DType::f16, 4, 4, 64, false)};
 }
 
-class LargeShapes : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    ATTEND_REQUIRE_GPU();
-    const Availability a = gpu_testing::availability_of(GetParam());
-    if (a.score <= 0) GTEST_SKIP() << GetParam() << " is unavailable: " << a.reason;
-  }
-};
+class LargeShapes : public gpu_testing::BackendTest {};
 
 TEST_P(LargeShapes, MatchesCudaMath) {
   const std::string& backend = GetParam();

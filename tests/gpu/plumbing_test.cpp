@@ -90,14 +90,7 @@ struct Gate {
   }
 };
 
-class GpuStreams : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    ATTEND_REQUIRE_GPU();
-    const Availability a = gpu_testing::availability_of(GetParam());
-    if (a.score <= 0) GTEST_SKIP() << GetParam() << " is unavailable: " << a.reason;
-  }
-};
+class GpuStreams : public gpu_testing::BackendTest {};
 
 // The call only enqueues on the caller's stream: while that stream is held at a gate the output
 // stays poisoned (seen through another stream), and attention() returns without waiting.
