@@ -4,7 +4,8 @@
 namespace attend::core {
 
 const CudaDevices& cuda_devices() {
-  static const CudaDevices none{{}, "no CUDA device: attend was built without CUDA (ATTEND_CUDA=OFF)"};
+  static const CudaDevices none{{},
+                                "no CUDA device: attend was built without CUDA (ATTEND_CUDA=OFF)"};
   return none;
 }
 

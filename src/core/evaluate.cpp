@@ -89,9 +89,10 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
     const CudaDeviceInfo* dev = cuda_device(p.device.index);
     if (dev == nullptr) {
       const CudaDevices& all = cuda_devices();
-      sink.refuse(Code::device, "CUDA device",
-                  all.list.empty() ? std::string("a CUDA device") : str("cuda:0..", all.list.size() - 1),
-                  all.list.empty() ? all.reason : to_string(p.device));
+      sink.refuse(
+          Code::device, "CUDA device",
+          all.list.empty() ? std::string("a CUDA device") : str("cuda:0..", all.list.size() - 1),
+          all.list.empty() ? all.reason : to_string(p.device));
       if (stop()) return;
     } else if ((c.min_sm > 0 && dev->sm < c.min_sm) || (c.max_sm > 0 && dev->sm > c.max_sm)) {
       sink.refuse(Code::device, str("compute capability of ", to_string(p.device)),

@@ -67,7 +67,8 @@ WorkspaceLease::WorkspaceLease(int device, cudaStream_t stream, std::size_t byte
       throw Error(Code::runtime,
                   "attend: this call needs " + std::to_string(bytes) +
                       " bytes of GPU workspace on its stream, more than was sized before graph "
-                      "capture began (" + std::to_string(b.bytes) +
+                      "capture began (" +
+                      std::to_string(b.bytes) +
                       "); run the same problem once on this stream before capturing");
     }
     if (b.data) ATTEND_CUDA_CHECK(cudaFreeAsync(b.data, stream));

@@ -11,7 +11,9 @@
 
 namespace attend::cuda {
 
-inline cudaStream_t stream_of(const Problem& p) { return static_cast<cudaStream_t>(p.stream); }
+inline cudaStream_t stream_of(const Problem& p) {
+  return static_cast<cudaStream_t>(p.stream);
+}
 
 // Makes `device` current for the scope and restores the caller's device after it.
 class DeviceGuard {

@@ -14,7 +14,9 @@ namespace attend {
 namespace {
 
 // Distinct, 16-byte aligned, never dereferenced.
-void* fake_address(std::uintptr_t slot) { return reinterpret_cast<void*>((slot + 1) << 36); }
+void* fake_address(std::uintptr_t slot) {
+  return reinterpret_cast<void*>((slot + 1) << 36);
+}
 
 Params dense(std::int64_t D, DType dtype = DType::bf16, std::int64_t S = 64) {
   const Device gpu = Device::cuda(0);

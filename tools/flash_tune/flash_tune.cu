@@ -174,13 +174,17 @@ int main(int argc, char** argv) {
   fill_random<<<1024, 256>>>(b.v, nk, 3);
   FlashParams p = params_for(*w, b);
   p.out = ref;
-  if (w->D == 128) launch_fwd_tiles<__nv_bfloat16, 128>(p, false, nullptr);
-  else launch_fwd_tiles<__nv_bfloat16, 64>(p, false, nullptr);
+  if (w->D == 128)
+    launch_fwd_tiles<__nv_bfloat16, 128>(p, false, nullptr);
+  else
+    launch_fwd_tiles<__nv_bfloat16, 64>(p, false, nullptr);
   check(cudaDeviceSynchronize(), "reference run");
-  std::printf("flash_tune %s: B%lld Hq%lld Hkv%lld S%lld D%lld%s, bf16, median of %d\n", name.c_str(),
-              (long long)w->B, (long long)w->Hq, (long long)w->Hkv, (long long)w->S, (long long)w->D,
-              w->causal ? " causal" : "", repeats);
-  if (w->D == 128) run_all<128>(*w, b, ref, repeats);
-  else run_all<64>(*w, b, ref, repeats);
+  std::printf("flash_tune %s: B%lld Hq%lld Hkv%lld S%lld D%lld%s, bf16, median of %d\n",
+              name.c_str(), (long long)w->B, (long long)w->Hq, (long long)w->Hkv, (long long)w->S,
+              (long long)w->D, w->causal ? " causal" : "", repeats);
+  if (w->D == 128)
+    run_all<128>(*w, b, ref, repeats);
+  else
+    run_all<64>(*w, b, ref, repeats);
   return 0;
 }

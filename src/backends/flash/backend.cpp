@@ -115,8 +115,8 @@ class FlashVarlenBackend final : public FlashBackend {
     // Compaction renumbers the kept keys, so anything that depends on a key's position
     // cannot be combined with it.
     if (p.causal || p.banded()) {
-      sink.refuse(Code::mask_with_causal, "key_padding_mask with causal/window",
-                  "one of them", "both");
+      sink.refuse(Code::mask_with_causal, "key_padding_mask with causal/window", "one of them",
+                  "both");
     }
     if (p.dropout_p > 0) {
       sink.refuse(Code::dropout, "dropout with key_padding_mask", "0", str(p.dropout_p));
@@ -126,7 +126,9 @@ class FlashVarlenBackend final : public FlashBackend {
 
 }  // namespace
 
-std::shared_ptr<const Backend> make_flash() { return std::make_shared<FlashBackend>(); }
+std::shared_ptr<const Backend> make_flash() {
+  return std::make_shared<FlashBackend>();
+}
 std::shared_ptr<const Backend> make_flash_varlen() {
   return std::make_shared<FlashVarlenBackend>();
 }

@@ -15,7 +15,8 @@ namespace {
 constexpr int kRowsPerBlock = 4;
 
 template <class T>
-__global__ void __launch_bounds__(kRowsPerBlock * 32) combine_kernel(const __grid_constant__ FlashParams p) {
+__global__ void __launch_bounds__(kRowsPerBlock * 32)
+    combine_kernel(const __grid_constant__ FlashParams p) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const int i = static_cast<int>(blockIdx.x) * kRowsPerBlock + static_cast<int>(threadIdx.x) / 32;
   const int h = static_cast<int>(blockIdx.y), b = static_cast<int>(blockIdx.z);
@@ -46,7 +47,8 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) combine_kernel(const __gri
       const float l = p.lse_partial[s * split_stride + row];
       if (l == -INFINITY) continue;  // a split that saw no key contributes nothing
       const float w = expf(l - lse);
-      const float2 part = *reinterpret_cast<const float2*>(p.o_partial + (s * split_stride + row) * p.D + d);
+      const float2 part =
+          *reinterpret_cast<const float2*>(p.o_partial + (s * split_stride + row) * p.D + d);
       acc0 += w * part.x;
       acc1 += w * part.y;
     }

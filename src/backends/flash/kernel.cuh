@@ -43,11 +43,13 @@ __device__ __forceinline__ void load_tile(T* tile, const T* src, int row_stride,
                                           int dim) {
   constexpr int kChunks = kD / 8;
   constexpr int kTotal = kRows * kChunks;
-  if constexpr (kThreads % kChunks == 0 && (kThreads / kChunks) % 8 == 0 && kTotal % kThreads == 0) {
+  if constexpr (kThreads % kChunks == 0 && (kThreads / kChunks) % 8 == 0 &&
+                kTotal % kThreads == 0) {
     // Each thread copies one column chunk every kStep rows: the swizzle repeats every 8 rows,
     // so its shared-memory addresses are one base plus constants.
     constexpr int kStep = kThreads / kChunks;
-    const int r0 = static_cast<int>(threadIdx.x) / kChunks, c = static_cast<int>(threadIdx.x) % kChunks;
+    const int r0 = static_cast<int>(threadIdx.x) / kChunks,
+              c = static_cast<int>(threadIdx.x) % kChunks;
     const T* from = src + r0 * row_stride + c * 8;
     const std::uint32_t to = smem_address(tile + swizzle<kChunks>(r0, c) * 8);
     const bool col_ok = c * 8 < dim;
@@ -141,7 +143,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
-    for (int dt = 0; dt < kDT; ++dt) o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.f;
+    for (int dt = 0; dt < kDT; ++dt)
+      o[mt][dt][0] = o[mt][dt][1] = o[mt][dt][2] = o[mt][dt][3] = 0.f;
     row_max[mt][0] = row_max[mt][1] = kNegInf;
     row_sum[mt][0] = row_sum[mt][1] = 0.f;
   }
@@ -156,8 +159,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
     cp_async_wait<0>();
     __syncthreads();  // K_t landed, and every warp is done reading V_t-1
     const std::int64_t n0 = static_cast<std::int64_t>(t) * kN;
-    load_tile<T, kN, kD, kThreads>(sV, v_ptr + n0 * p.v_ss, static_cast<int>(p.v_ss), k_len - t * kN,
-                                   p.D);
+    load_tile<T, kN, kD, kThreads>(sV, v_ptr + n0 * p.v_ss, static_cast<int>(p.v_ss),
+                                   k_len - t * kN, p.D);
     cp_async_commit();
 
     // S = Q K^T for this warp's rows.
@@ -165,7 +168,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll
-      for (int nt = 0; nt < kNT; ++nt) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
+      for (int nt = 0; nt < kNT; ++nt)
+        s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
 #pragma unroll
     for (int ks = 0; ks < kD / 16; ++ks) {
       std::uint32_t a[kMT][4];
@@ -227,7 +231,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
       for (int hf = 0; hf < 2; ++hf) {
         float mx = kNegInf;
 #pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][hf * 2], s[mt][nt][hf * 2 + 1]));
+        for (int nt = 0; nt < kNT; ++nt)
+          mx = fmaxf(mx, fmaxf(s[mt][nt][hf * 2], s[mt][nt][hf * 2 + 1]));
         mx = fmaxf(row_max[mt][hf], quad_max(mx) * scale);
         const float base = mx == kNegInf ? 0.f : mx;  // a row with nothing visible yet stays 0
         correction[mt][hf] = fast_exp2(row_max[mt][hf] - base);
@@ -336,7 +341,8 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
         continue;
       }
       if (p.lse != nullptr && i < q_len && (lane & 3) == 0) {
-        p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<std::int64_t>(q_start + i) * p.lse_sq] = lse;
+        p.lse[b * p.lse_sb + h * p.lse_sh + static_cast<std::int64_t>(q_start + i) * p.lse_sq] =
+            lse;
       }
 #pragma unroll
       for (int dt = 0; dt < kDT; ++dt) {

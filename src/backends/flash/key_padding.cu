@@ -80,8 +80,10 @@ __global__ void __launch_bounds__(128) pack_rows_kernel(KeyPacking kp) {
   const int chunks = kp.Hkv * chunks_per_head;
   for (int c = static_cast<int>(threadIdx.x); c < chunks; c += blockDim.x) {
     const int h = c / chunks_per_head, part = c % chunks_per_head;
-    const std::int64_t k_src = (b * kp.k_sb + static_cast<std::int64_t>(j) * kp.k_ss + h * kp.k_sh) * kp.element_bytes;
-    const std::int64_t v_src = (b * kp.v_sb + static_cast<std::int64_t>(j) * kp.v_ss + h * kp.v_sh) * kp.element_bytes;
+    const std::int64_t k_src =
+        (b * kp.k_sb + static_cast<std::int64_t>(j) * kp.k_ss + h * kp.k_sh) * kp.element_bytes;
+    const std::int64_t v_src =
+        (b * kp.v_sb + static_cast<std::int64_t>(j) * kp.v_ss + h * kp.v_sh) * kp.element_bytes;
     const std::int64_t dst = (row * kp.Hkv + h) * kp.D * kp.element_bytes;
     reinterpret_cast<uint4*>(static_cast<char*>(kp.k_packed) + dst)[part] =
         reinterpret_cast<const uint4*>(static_cast<const char*>(kp.k) + k_src)[part];

@@ -12,11 +12,10 @@
 #include "backends/flash/kernels.hpp"
 #include "backends/flash/launch.hpp"
 #include "backends/flash/tile_config.hpp"
-#include "flash_head_dims.hpp"
 #include "core/cuda_devices.hpp"
 #include "cuda/check.hpp"
 #include "cuda/runtime.hpp"
-
+#include "flash_head_dims.hpp"
 
 namespace attend::flash {
 namespace {
@@ -95,7 +94,8 @@ int choose_splits(std::int64_t blocks, int key_tiles, int slots) {
 
 template <class T>
 void dispatch(const FlashParams& p, int kernel_dim, bool features, cudaStream_t stream) {
-  const bool found = Compiled::visit(kernel_dim, [&]<int kD>() { launch_fwd<T, kD>(p, features, stream); });
+  const bool found =
+      Compiled::visit(kernel_dim, [&]<int kD>() { launch_fwd<T, kD>(p, features, stream); });
   if (!found) throw Error(Code::head_dim, "attend: flash has no kernel for this head dim");
   if (p.num_splits > 1) launch_combine<T>(p, stream);
 }
@@ -114,7 +114,8 @@ void run(const Problem& pr) {
   const bool pack_keys = pr.key_padding.present();
   const auto B = static_cast<std::size_t>(pr.B), Sk = static_cast<std::size_t>(pr.Sk);
   const std::size_t packed_bytes =
-      pack_keys ? cuda::align_up(B * Sk * static_cast<std::size_t>(pr.Hkv * pr.D) * kElementBytes) : 0;
+      pack_keys ? cuda::align_up(B * Sk * static_cast<std::size_t>(pr.Hkv * pr.D) * kElementBytes)
+                : 0;
   const std::size_t slots_bytes = pack_keys ? cuda::align_up((B * Sk + B) * 4) : 0;
   const std::size_t cu_k_bytes = pack_keys ? cuda::align_up((B + 1) * 4) : 0;
 

@@ -30,8 +30,8 @@ struct FlashParams {
   int Sq = 0, Sk = 0;  // dense lengths, or the maxima over packed sequences
   int D = 0;           // the problem's head dim (the kernel's may be larger, zero-padded)
 
-  float score_scale = 0.f;  // multiplies q·k: scale·log2(e), or scale/softcap with softcap
-  float softcap_log2 = 0.f; // softcap·log2(e); 0 = no softcap
+  float score_scale = 0.f;   // multiplies q·k: scale·log2(e), or scale/softcap with softcap
+  float softcap_log2 = 0.f;  // softcap·log2(e); 0 = no softcap
   int window_left = -1, window_right = -1;  // visibility band around the aligned position
   bool bottom_right = false;
 

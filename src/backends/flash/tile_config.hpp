@@ -20,11 +20,17 @@ struct Tiles {
   static_assert(M % (16 * W) == 0 && N % 16 == 0);
 };
 
-template <> struct TileConfig<32> : Tiles<128, 128, 4, 2> {};
-template <> struct TileConfig<64> : Tiles<128, 128, 4, 2> {};
-template <> struct TileConfig<96> : Tiles<128, 64, 4, 2> {};
-template <> struct TileConfig<128> : Tiles<128, 64, 4, 2> {};
-template <> struct TileConfig<192> : Tiles<128, 64, 8, 1> {};
-template <> struct TileConfig<256> : Tiles<128, 64, 8, 1> {};
+template <>
+struct TileConfig<32> : Tiles<128, 128, 4, 2> {};
+template <>
+struct TileConfig<64> : Tiles<128, 128, 4, 2> {};
+template <>
+struct TileConfig<96> : Tiles<128, 64, 4, 2> {};
+template <>
+struct TileConfig<128> : Tiles<128, 64, 4, 2> {};
+template <>
+struct TileConfig<192> : Tiles<128, 64, 8, 1> {};
+template <>
+struct TileConfig<256> : Tiles<128, 64, 8, 1> {};
 
 }  // namespace attend::flash
