@@ -60,13 +60,15 @@ TEST(FlashChecks, PaddedHeadDimIsANote) {
 
 TEST(FlashChecks, HeadDimsOutsideTheKernelsAreRefused) {
   for (std::int64_t D : {12, 264}) {
-    const Verdict& v = verdict(explain(dense(D)), "flash");
+    const Explanation ex = explain(dense(D));
+    const Verdict& v = verdict(ex, "flash");
     EXPECT_TRUE(refuses_with(v, Code::head_dim)) << "D " << D << "\n" << format_verdicts({v});
   }
 }
 
 TEST(FlashChecks, Fp32IsRefused) {
-  const Verdict& v = verdict(explain(dense(64, DType::f32)), "flash");
+  const Explanation ex = explain(dense(64, DType::f32));
+  const Verdict& v = verdict(ex, "flash");
   EXPECT_TRUE(refuses_with(v, Code::dtype)) << format_verdicts({v});
 }
 
@@ -74,7 +76,8 @@ TEST(FlashChecks, TokenStridesBeyondTheKernelsOffsetsAreRefused) {
   Params p = dense(64);
   p.k.strides[1] = (std::int64_t{1} << 23) + 64;  // token stride of k
   p.k.strides[0] = p.k.strides[1] * 64;
-  const Verdict& v = verdict(explain(p), "flash");
+  const Explanation ex = explain(p);
+  const Verdict& v = verdict(ex, "flash");
   EXPECT_TRUE(refuses_with(v, Code::stride)) << format_verdicts({v});
 }
 
