@@ -13,9 +13,9 @@ namespace attend::core {
 
 struct CudaDeviceInfo {
   int index = 0;
-  int sm = 0;                         // compute capability, major*10 + minor
-  int sm_count = 0;                   // streaming multiprocessors
-  std::size_t smem_per_block = 0;     // opt-in dynamic shared memory limit per block, bytes
+  int sm = 0;                      // compute capability, major*10 + minor
+  int sm_count = 0;                // streaming multiprocessors
+  std::size_t smem_per_block = 0;  // opt-in dynamic shared memory limit per block, bytes
   std::size_t smem_per_sm = 0;
   std::size_t l2_bytes = 0;
   std::string name;

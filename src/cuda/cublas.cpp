@@ -12,8 +12,8 @@ void throw_cublas_error(cublasStatus_t status, const char* call, const char* fil
   const auto slash = where.find_last_of('/');
   if (slash != std::string::npos) where = where.substr(slash + 1);
   throw Error(Code::runtime, std::string("attend: cuBLAS error in ") + call + " (" + where + ":" +
-                                 std::to_string(line) + "): " + cublasGetStatusName(status) +
-                                 ": " + cublasGetStatusString(status));
+                                 std::to_string(line) + "): " + cublasGetStatusName(status) + ": " +
+                                 cublasGetStatusString(status));
 }
 
 namespace {

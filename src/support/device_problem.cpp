@@ -9,23 +9,24 @@
 #include <vector>
 
 #include "attend/error.hpp"
+#include "core/cuda_devices.hpp"
 
 #ifdef ATTEND_SUPPORT_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "cuda/check.hpp"
+#include "cuda/runtime.hpp"
 #endif
 
 namespace attend::support {
 
+bool cuda_device_present() {
+  return !core::cuda_devices().list.empty();
+}
+
 #ifdef ATTEND_SUPPORT_WITH_CUDA
 
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    throw Error(Code::runtime, std::string("attend: DeviceProblem: ") + what + ": " +
-                                   cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-  }
-}
 
 // Bytes from a view's first element to one past its last (0 for an empty or absent view).
 std::size_t span_bytes(const TensorView& t) {
@@ -41,7 +42,7 @@ struct DeviceBuffer {
   std::size_t bytes = 0;
   DeviceBuffer() = default;
   explicit DeviceBuffer(std::size_t n) : bytes(n) {
-    if (n > 0) check(cudaMalloc(&data, n), "cudaMalloc");
+    if (n > 0) ATTEND_CUDA_CHECK(cudaMalloc(&data, n));
   }
   DeviceBuffer(DeviceBuffer&& o) noexcept : data(o.data), bytes(o.bytes) { o.data = nullptr; }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
@@ -54,30 +55,7 @@ struct DeviceBuffer {
   }
 };
 
-// Makes the problem's device current while in scope.
-class OnDevice {
- public:
-  explicit OnDevice(int device) {
-    check(cudaGetDevice(&previous_), "cudaGetDevice");
-    check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  ~OnDevice() { (void)cudaSetDevice(previous_); }
-
- private:
-  int previous_ = 0;
-};
-
 }  // namespace
-
-bool cuda_device_present() {
-  static const bool present = [] {
-    int n = 0;
-    const bool ok = cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-    (void)cudaGetLastError();
-    return ok;
-  }();
-  return present;
-}
 
 struct DeviceProblem::Impl {
   struct Inputs {
@@ -98,8 +76,7 @@ struct DeviceProblem::Impl {
   DeviceBuffer upload(TensorView& t) const {
     DeviceBuffer b(span_bytes(t));
     if (b.bytes > 0) {
-      check(cudaMemcpyAsync(b.data, t.data, b.bytes, cudaMemcpyHostToDevice, stream),
-            "cudaMemcpyAsync (upload)");
+      ATTEND_CUDA_CHECK(cudaMemcpyAsync(b.data, t.data, b.bytes, cudaMemcpyHostToDevice, stream));
     }
     t.data = b.data;
     t.device = Device::cuda(device);
@@ -122,8 +99,8 @@ struct DeviceProblem::Impl {
         {&first.q, &in.q}, {&first.k, &in.k}, {&first.v, &in.v}};
     for (const auto& [from, to] : copies) {
       if (from->bytes == 0) continue;
-      check(cudaMemcpyAsync(to->data, from->data, from->bytes, cudaMemcpyDeviceToDevice, stream),
-            "cudaMemcpyAsync (rotation)");
+      ATTEND_CUDA_CHECK(
+          cudaMemcpyAsync(to->data, from->data, from->bytes, cudaMemcpyDeviceToDevice, stream));
     }
     return in;
   }
@@ -131,11 +108,11 @@ struct DeviceProblem::Impl {
 
 DeviceProblem::DeviceProblem(const HostProblem& host, int device, void* stream) {
   if (!cuda_device_present()) {
-    throw Error(Code::unavailable, "attend: DeviceProblem needs a CUDA device; none is present");
+    throw Error(Code::unavailable, "attend: DeviceProblem: " + core::cuda_devices().reason);
   }
   impl_ = std::make_unique<Impl>(host, device, stream);
   Impl& m = *impl_;
-  OnDevice on(device);
+  cuda::DeviceGuard on(device);
   Output staging = host.make_output();  // host views of out/lse, for their shapes and strides
   m.params = host.params(staging);
   Params& p = m.params;
@@ -150,7 +127,7 @@ DeviceProblem::DeviceProblem(const HostProblem& host, int device, void* stream) 
   if (p.lse.present()) m.lse = m.allocate(p.lse);
   p.stream = stream;
   poison_outputs();
-  check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+  ATTEND_CUDA_CHECK(cudaStreamSynchronize(m.stream));
 }
 
 DeviceProblem::~DeviceProblem() {
@@ -164,31 +141,31 @@ DeviceProblem::~DeviceProblem() {
   (void)cudaSetDevice(previous);
 }
 
-const Params& DeviceProblem::params() const { return impl_->params; }
+const Params& DeviceProblem::params() const {
+  return impl_->params;
+}
 
 void DeviceProblem::poison_outputs() {
   Impl& m = *impl_;
-  OnDevice on(m.device);
+  cuda::DeviceGuard on(m.device);
   for (DeviceBuffer* b : {&m.out, &m.lse}) {
     if (b->bytes > 0) {
-      check(cudaMemsetAsync(b->data, 0xFF, b->bytes, m.stream), "cudaMemsetAsync (poison)");
+      ATTEND_CUDA_CHECK(cudaMemsetAsync(b->data, 0xFF, b->bytes, m.stream));
     }
   }
 }
 
 Output DeviceProblem::download() const {
   const Impl& m = *impl_;
-  OnDevice on(m.device);
-  check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+  cuda::DeviceGuard on(m.device);
+  ATTEND_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   Output o = m.blank;
   // Host outputs are contiguous like the device ones: the device span is a prefix of them.
   if (m.out.bytes > 0) {
-    check(cudaMemcpy(o.out.data(), m.out.data, m.out.bytes, cudaMemcpyDeviceToHost),
-          "cudaMemcpy (download out)");
+    ATTEND_CUDA_CHECK(cudaMemcpy(o.out.data(), m.out.data, m.out.bytes, cudaMemcpyDeviceToHost));
   }
   if (m.lse.bytes > 0) {
-    check(cudaMemcpy(o.lse.data(), m.lse.data, m.lse.bytes, cudaMemcpyDeviceToHost),
-          "cudaMemcpy (download lse)");
+    ATTEND_CUDA_CHECK(cudaMemcpy(o.lse.data(), m.lse.data, m.lse.bytes, cudaMemcpyDeviceToHost));
   }
   return o;
 }
@@ -202,11 +179,13 @@ Params DeviceProblem::rotated(int i) {
   return p;
 }
 
-int DeviceProblem::rotations() const { return static_cast<int>(impl_->rotations.size()); }
+int DeviceProblem::rotations() const {
+  return static_cast<int>(impl_->rotations.size());
+}
 
 void DeviceProblem::make_rotations(int n) {
   Impl& m = *impl_;
-  OnDevice on(m.device);
+  cuda::DeviceGuard on(m.device);
   while (static_cast<int>(m.rotations.size()) < n) m.rotations.push_back(m.copy_inputs());
 }
 
@@ -214,19 +193,23 @@ void DeviceProblem::make_rotations(int n) {
 
 struct DeviceProblem::Impl {};
 
-bool cuda_device_present() { return false; }
-
 DeviceProblem::DeviceProblem(const HostProblem&, int, void*) {
-  throw Error(Code::unavailable, "attend: DeviceProblem needs CUDA; attend was built without it");
+  throw Error(Code::unavailable, "attend: DeviceProblem: " + core::cuda_devices().reason);
 }
 DeviceProblem::~DeviceProblem() = default;
 const Params& DeviceProblem::params() const {
   throw Error(Code::unavailable, "attend: built without CUDA");
 }
 void DeviceProblem::poison_outputs() {}
-Output DeviceProblem::download() const { return {}; }
-Params DeviceProblem::rotated(int) { return {}; }
-int DeviceProblem::rotations() const { return 0; }
+Output DeviceProblem::download() const {
+  return {};
+}
+Params DeviceProblem::rotated(int) {
+  return {};
+}
+int DeviceProblem::rotations() const {
+  return 0;
+}
 void DeviceProblem::make_rotations(int) {}
 
 #endif

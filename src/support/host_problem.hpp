@@ -32,7 +32,7 @@ struct ProblemSpec {
   bool lse = false;
   std::vector<std::int64_t> seqlens_q, seqlens_k;  // non-empty: varlen THD (B = their count)
   bool strided = false;                            // q/k/v rows padded, so nothing is contiguous
-  std::int64_t row_pad = 3;  // strided: elements after each row (3: misaligned; 8: 16-byte rows)
+  std::int64_t row_pad = 3;   // strided: elements after each row (3: misaligned; 8: 16-byte rows)
   bool random_inputs = true;  // false: q/k/v are zeros (for explain, which never reads them)
   std::uint64_t seed = 1;
 

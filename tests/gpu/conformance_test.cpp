@@ -107,7 +107,8 @@ TEST_P(GpuConformance, MatchesReference) {
     EXPECT_TRUE(support::passes(cmp, spec.dtype)) << gpu_testing::describe(cmp);
     ++ran;
   }
-  if (ran == 0) GTEST_SKIP() << c.backend << " refuses every " << name(c.dtype) << " case:" << refused;
+  if (ran == 0)
+    GTEST_SKIP() << c.backend << " refuses every " << name(c.dtype) << " case:" << refused;
   RecordProperty("cases_run", ran);
   if (!refused.empty()) std::cout << c.backend << " refused:" << refused << "\n";
 }

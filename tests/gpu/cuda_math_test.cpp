@@ -38,7 +38,7 @@ TEST_F(CudaMath, NanScoresPropagateLikeTheReference) {
   support::HostProblem host(spec);
   support::Output scratch = host.make_output();
   const Params views = host.params(scratch);
-  poke(views.q, at(views.q, 0, 3, 1, 5), std::numeric_limits<double>::quiet_NaN());  // one row
+  poke(views.q, at(views.q, 0, 3, 1, 5), std::numeric_limits<double>::quiet_NaN());   // one row
   poke(views.k, at(views.k, 1, 50, 0, 2), std::numeric_limits<double>::quiet_NaN());  // later rows
   const support::Output ref = gpu_testing::reference(host);
   std::int64_t nan_rows = 0;
@@ -66,10 +66,9 @@ TEST_F(CudaMath, GarbageInUnseenValueRowsStaysOut) {
     const Params views = host.params(scratch);
     for (std::int64_t b = 0; b < spec.B; ++b) {
       for (std::int64_t j = 0; j < spec.Sk; ++j) {
-        const bool unseen =
-            padding ? static_cast<const std::uint8_t*>(
-                          views.key_padding_mask.data)[b * spec.Sk + j] == 0
-                    : j >= spec.Sq;
+        const bool unseen = padding ? static_cast<const std::uint8_t*>(
+                                          views.key_padding_mask.data)[b * spec.Sk + j] == 0
+                                    : j >= spec.Sq;
         if (!unseen) continue;
         for (std::int64_t h = 0; h < spec.Hkv; ++h) {
           poke(views.v, at(views.v, b, j, h, 0), std::numeric_limits<double>::quiet_NaN());
@@ -156,8 +155,7 @@ TEST_F(CudaMath, RepeatedRunsAreBitwiseEqual) {
   attention(dev.params(), "cuda_math");
   const support::Output second = dev.download();
   EXPECT_EQ(first.out, second.out);
-  EXPECT_EQ(std::memcmp(first.lse.data(), second.lse.data(), first.lse.size() * sizeof(float)),
-            0);
+  EXPECT_EQ(std::memcmp(first.lse.data(), second.lse.data(), first.lse.size() * sizeof(float)), 0);
 }
 
 }  // namespace

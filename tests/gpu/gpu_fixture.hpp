@@ -14,9 +14,9 @@
 #include "support/host_problem.hpp"
 
 // Skips the calling test (body or SetUp) on a machine or build without a CUDA device.
-#define ATTEND_REQUIRE_GPU()                                                          \
-  do {                                                                                \
-    if (!::attend::support::cuda_device_present())                                    \
+#define ATTEND_REQUIRE_GPU()                                                           \
+  do {                                                                                 \
+    if (!::attend::support::cuda_device_present())                                     \
       GTEST_SKIP() << "no CUDA device in this process (or attend built without CUDA)"; \
   } while (0)
 

@@ -22,7 +22,7 @@ ProblemSpec large(DType t, std::int64_t hq, std::int64_t hkv, std::int64_t d, bo
 
 std::vector<ProblemSpec> large_specs() {
   return {large(DType::bf16, 4, 4, 128, false), large(DType::bf16, 4, 4, 128, true),
-          large(DType::bf16, 8, 2, 128, true),  large(DType::f16, 4, 4, 64, false)};
+          large(DType::bf16, 8, 2, 128, true), large(DType::f16, 4, 4, 64, false)};
 }
 
 class LargeShapes : public gpu_testing::BackendTest {};

@@ -104,7 +104,8 @@ TEST_P(GpuStreams, WorkGoesOnTheCallersStream) {
   dev.poison_outputs();
   CUDA_OK(cudaStreamSynchronize(stream));
 
-  const std::size_t bytes = static_cast<std::size_t>(host.out_elements()) * size_of(host.spec().dtype);
+  const std::size_t bytes =
+      static_cast<std::size_t>(host.out_elements()) * size_of(host.spec().dtype);
   unsigned char* seen = nullptr;
   CUDA_OK(cudaMallocHost(&seen, bytes));
   const cudaStream_t probe = lasting_stream();

@@ -7,7 +7,9 @@
 namespace attend::cuda_math {
 namespace {
 
-std::size_t floats(std::int64_t n) { return static_cast<std::size_t>(n) * sizeof(float); }
+std::size_t floats(std::int64_t n) {
+  return static_cast<std::size_t>(n) * sizeof(float);
+}
 
 TEST(CudaMathPlan, SmallProblemIsOneChunk) {
   const Shape s{2 * 3, 1, 17, 63, 64, 64};

@@ -28,7 +28,8 @@ TEST(CudaUnavailable, ExplainRefusesGpuBackendsWithNoCudaDevice) {
       EXPECT_FALSE(v.ok) << id;
       bool says_why = false;
       for (const Reason& r : v.reasons) {
-        says_why |= r.code == Code::unavailable && r.got.find("no CUDA device") != std::string::npos;
+        says_why |=
+            r.code == Code::unavailable && r.got.find("no CUDA device") != std::string::npos;
       }
       EXPECT_TRUE(says_why) << id << ": " << format_verdicts({v});
     }

@@ -1,7 +1,7 @@
 #include "device_flag.hpp"
 
 #include "attend/error.hpp"
-#include "gpu_runtime.hpp"
+#include "core/cuda_devices.hpp"
 #include "support/device_problem.hpp"
 
 namespace attend::cli {
@@ -19,9 +19,7 @@ RunDevice resolve_device(const std::string& value) {
   if (value == "cpu") return RunDevice::cpu;
   const bool present = support::cuda_device_present();
   if (value == "cuda" && !present) {
-    std::string why = no_cuda_device_reason();
-    if (why.empty()) why = "no usable CUDA device";
-    throw Error(Code::unavailable, "attend: --device cuda: " + why);
+    throw Error(Code::unavailable, "attend: --device cuda: " + core::cuda_devices().reason);
   }
   return present ? RunDevice::cuda : RunDevice::cpu;
 }

@@ -8,27 +8,17 @@
 #include <vector>
 
 #include "attend/error.hpp"
+#include "cuda/check.hpp"
+#include "cuda/cublas.hpp"
 #include "gemm_ceiling.hpp"
 #include "gpu_runtime.hpp"
 
 namespace attend::cli {
 namespace {
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    throw Error(Code::runtime, fmt::format("attend: {}: {}", what, cudaGetErrorString(e)));
-  }
-}
-
-void check(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) {
-    throw Error(Code::runtime, fmt::format("attend: {}: {}", what, cublasGetStatusString(s)));
-  }
-}
-
 struct DeviceBuffer {
   void* data = nullptr;
-  explicit DeviceBuffer(std::size_t bytes) { check(cudaMalloc(&data, bytes), "cudaMalloc"); }
+  explicit DeviceBuffer(std::size_t bytes) { ATTEND_CUDA_CHECK(cudaMalloc(&data, bytes)); }
   ~DeviceBuffer() { (void)cudaFree(data); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -36,7 +26,7 @@ struct DeviceBuffer {
 
 struct Handle {
   cublasHandle_t h = nullptr;
-  Handle() { check(cublasCreate(&h), "cublasCreate"); }
+  Handle() { ATTEND_CUBLAS_CHECK(cublasCreate(&h)); }
   ~Handle() { (void)cublasDestroy(h); }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
@@ -62,18 +52,18 @@ GemmCeiling measure_gpu_gemm_ceiling(void* stream, int n, int runs) {
   const std::size_t bytes = count * sizeof(__nv_bfloat16);
   DeviceBuffer a(bytes), b(bytes), c(bytes);
   const std::vector<__nv_bfloat16> host = random_bf16(count);
-  check(cudaMemcpy(a.data, host.data(), bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
-  check(cudaMemcpy(b.data, host.data(), bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+  ATTEND_CUDA_CHECK(cudaMemcpy(a.data, host.data(), bytes, cudaMemcpyHostToDevice));
+  ATTEND_CUDA_CHECK(cudaMemcpy(b.data, host.data(), bytes, cudaMemcpyHostToDevice));
   Handle handle;
-  check(cublasSetStream(handle.h, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  ATTEND_CUBLAS_CHECK(cublasSetStream(handle.h, static_cast<cudaStream_t>(stream)));
   const float alpha = 1.0f, beta = 0.0f;
   const Timing t = time_on_stream(
       stream,
       [&](int) {
-        check(cublasGemmEx(handle.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.data, CUDA_R_16BF,
-                           n, b.data, CUDA_R_16BF, n, &beta, c.data, CUDA_R_16BF, n,
-                           CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-              "cublasGemmEx");
+        ATTEND_CUBLAS_CHECK(cublasGemmEx(handle.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha,
+                                         a.data, CUDA_R_16BF, n, b.data, CUDA_R_16BF, n, &beta,
+                                         c.data, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                                         CUBLAS_GEMM_DEFAULT));
       },
       3, runs);
   const double flops = 2.0 * n * static_cast<double>(n) * n;

@@ -1,6 +1,7 @@
 // The CLI's GPU layer in a build without CUDA: `--device auto` stays on the CPU, and anything
 // that reaches here says why it cannot run.
 #include "attend/error.hpp"
+#include "core/cuda_devices.hpp"
 #include "gemm_ceiling.hpp"
 #include "gpu_runtime.hpp"
 
@@ -8,15 +9,10 @@ namespace attend::cli {
 namespace {
 
 [[noreturn]] void unavailable() {
-  throw Error(Code::unavailable, "attend: " + no_cuda_device_reason());
+  throw Error(Code::unavailable, "attend: " + core::cuda_devices().reason);
 }
 
 }  // namespace
-
-std::string no_cuda_device_reason() {
-  return "this attend was built without CUDA (no CUDA toolkit at configure time, or "
-         "-DATTEND_CUDA=OFF)";
-}
 
 GpuInfo gpu_info(int) {
   unavailable();

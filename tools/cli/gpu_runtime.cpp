@@ -6,16 +6,11 @@
 #include <vector>
 
 #include "attend/error.hpp"
+#include "core/cuda_devices.hpp"
+#include "cuda/check.hpp"
 
 namespace attend::cli {
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    throw Error(Code::runtime, std::string("attend: ") + what + ": " + cudaGetErrorName(e) + ": " +
-                                   cudaGetErrorString(e));
-  }
-}
 
 // Events created up front and destroyed on every path out.
 struct Events {
@@ -24,7 +19,7 @@ struct Events {
     list.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       cudaEvent_t e = nullptr;
-      check(cudaEventCreate(&e), "cudaEventCreate");
+      ATTEND_CUDA_CHECK(cudaEventCreate(&e));
       list.push_back(e);
     }
   }
@@ -38,30 +33,20 @@ struct Events {
 }  // namespace
 
 GpuInfo gpu_info(int device) {
-  cudaDeviceProp prop{};
-  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  const core::CudaDeviceInfo* dev = core::cuda_device(device);
+  if (dev == nullptr) throw Error(Code::unavailable, "attend: " + core::cuda_devices().reason);
   GpuInfo info;
-  info.name = prop.name;
-  info.sm = prop.major * 10 + prop.minor;
-  info.l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
-  check(cudaSetDevice(device), "cudaSetDevice");
-  check(cudaMemGetInfo(&info.free_bytes, &info.total_bytes), "cudaMemGetInfo");
+  info.name = dev->name;
+  info.sm = dev->sm;
+  info.l2_bytes = dev->l2_bytes;
+  ATTEND_CUDA_CHECK(cudaSetDevice(device));
+  ATTEND_CUDA_CHECK(cudaMemGetInfo(&info.free_bytes, &info.total_bytes));
   return info;
-}
-
-std::string no_cuda_device_reason() {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();
-    return std::string("no CUDA device: ") + cudaGetErrorString(e);
-  }
-  return count == 0 ? "no CUDA device" : "";
 }
 
 GpuStream::GpuStream() {
   cudaStream_t s = nullptr;
-  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  ATTEND_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   stream_ = s;
 }
 
@@ -71,7 +56,7 @@ GpuStream::~GpuStream() {
 }
 
 void GpuStream::synchronize() const {
-  check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)), "cudaStreamSynchronize");
+  ATTEND_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
 }
 
 Timing time_on_stream(void* stream, const std::function<void(int)>& call, int warmup, int repeat) {
@@ -81,18 +66,17 @@ Timing time_on_stream(void* stream, const std::function<void(int)>& call, int wa
   int index = 0;
   for (int i = 0; i < warmup; ++i) call(index++);
   for (int i = 0; i < n; ++i) {
-    check(cudaEventRecord(start.list[static_cast<std::size_t>(i)], s), "cudaEventRecord");
+    ATTEND_CUDA_CHECK(cudaEventRecord(start.list[static_cast<std::size_t>(i)], s));
     call(index++);
-    check(cudaEventRecord(stop.list[static_cast<std::size_t>(i)], s), "cudaEventRecord");
+    ATTEND_CUDA_CHECK(cudaEventRecord(stop.list[static_cast<std::size_t>(i)], s));
   }
-  check(cudaEventSynchronize(stop.list.back()), "cudaEventSynchronize");
-  check(cudaStreamSynchronize(s), "cudaStreamSynchronize");  // surfaces errors of the runs
+  ATTEND_CUDA_CHECK(cudaEventSynchronize(stop.list.back()));
+  ATTEND_CUDA_CHECK(cudaStreamSynchronize(s));  // surfaces errors of the runs
   std::vector<double> samples;
   for (int i = 0; i < n; ++i) {
     float ms = 0.0f;
-    check(cudaEventElapsedTime(&ms, start.list[static_cast<std::size_t>(i)],
-                               stop.list[static_cast<std::size_t>(i)]),
-          "cudaEventElapsedTime");
+    ATTEND_CUDA_CHECK(cudaEventElapsedTime(&ms, start.list[static_cast<std::size_t>(i)],
+                                           stop.list[static_cast<std::size_t>(i)]));
     samples.push_back(ms);
   }
   return summarize(std::move(samples));

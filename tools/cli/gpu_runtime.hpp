@@ -21,9 +21,6 @@ struct GpuInfo {
 
 GpuInfo gpu_info(int device = 0);
 
-// Why `--device cuda` cannot run here: CUDA's own reason, or that the build has no CUDA.
-std::string no_cuda_device_reason();
-
 // A non-blocking stream on device 0, so that timed work shares it with nothing else.
 class GpuStream {
  public:

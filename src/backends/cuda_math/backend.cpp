@@ -80,6 +80,8 @@ class CudaMathBackend final : public Backend {
 
 }  // namespace
 
-std::shared_ptr<const Backend> make_cuda_math() { return std::make_shared<CudaMathBackend>(); }
+std::shared_ptr<const Backend> make_cuda_math() {
+  return std::make_shared<CudaMathBackend>();
+}
 
 }  // namespace attend::backends

@@ -12,10 +12,10 @@ namespace attend::cuda_math {
 
 // Which rows a chunk holds, and where each sequence's rows start in the user's tensors.
 struct Geometry {
-  std::int64_t Hkv = 1, group = 1;    // KV heads; query heads per KV head
-  std::int64_t unit0 = 0, units = 0;  // the chunk's units: unit = b * Hkv + kv_head
-  std::int64_t row0 = 0, rows = 0;    // the chunk's query rows, indices within each sequence
-  std::int64_t Sq = 0, Sk = 0;        // max query / key lengths; Sk = key rows of each unit
+  std::int64_t Hkv = 1, group = 1;     // KV heads; query heads per KV head
+  std::int64_t unit0 = 0, units = 0;   // the chunk's units: unit = b * Hkv + kv_head
+  std::int64_t row0 = 0, rows = 0;     // the chunk's query rows, indices within each sequence
+  std::int64_t Sq = 0, Sk = 0;         // max query / key lengths; Sk = key rows of each unit
   const std::int32_t* cu_q = nullptr;  // varlen: device prefix sums (B + 1); nullptr: dense
   const std::int32_t* cu_k = nullptr;
   std::int64_t total_q = 0, total_k = 0;  // varlen: rows of the packed tensors

@@ -56,9 +56,8 @@ constexpr Plan make_plan(const Shape& s, std::int64_t budget = kBudgetFloats,
   if (per_unit <= room) {  // whole units, as many as fit
     p.rows = std::max<std::int64_t>(s.Sq, 1);
     const double fit = per_unit > 0 ? room / per_unit : static_cast<double>(s.units);
-    p.units = even_piece(s.units, fit >= static_cast<double>(s.units)
-                                      ? s.units
-                                      : static_cast<std::int64_t>(fit));
+    p.units = even_piece(
+        s.units, fit >= static_cast<double>(s.units) ? s.units : static_cast<std::int64_t>(fit));
   } else {  // one unit, its query rows in pieces (at least one row, whatever the budget says)
     p.units = 1;
     const double fit = (room - kv) / per_row;

@@ -30,9 +30,9 @@ void output_gemm(cublasHandle_t h, const float* p, const float* v, float* o, std
                  std::int64_t m, std::int64_t Sk, std::int64_t Dv) {
   const float one = 1.0f, zero = 0.0f;
   ATTEND_CUBLAS_CHECK(cublasSgemmStridedBatched(
-      h, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(Dv), static_cast<int>(m),
-      static_cast<int>(Sk), &one, v, static_cast<int>(Dv), Sk * Dv, p, static_cast<int>(Sk),
-      m * Sk, &zero, o, static_cast<int>(Dv), m * Dv, static_cast<int>(batch)));
+      h, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(Dv), static_cast<int>(m), static_cast<int>(Sk),
+      &one, v, static_cast<int>(Dv), Sk * Dv, p, static_cast<int>(Sk), m * Sk, &zero, o,
+      static_cast<int>(Dv), m * Dv, static_cast<int>(batch)));
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ __global__ void softmax_rows(SoftmaxArgs a) {
   const Bounds seq = sequence(g, b);
   const std::int64_t i = g.row0 + r;
   if (i >= seq.q_len) return;  // a padding row: never scattered
-  const common::KeyRange band = common::visible_keys(i, seq.q_len, seq.k_len, a.align,
-                                                     a.window_left, a.window_right);
+  const common::KeyRange band =
+      common::visible_keys(i, seq.q_len, seq.k_len, a.align, a.window_left, a.window_right);
   float* s = a.scores + row * g.Sk;
 
   float m = -INFINITY;
@@ -76,7 +76,8 @@ __global__ void softmax_rows(SoftmaxArgs a) {
     s[j] = x;
   }
   nan = __syncthreads_or(nan);
-  m = block_reduce(m, [](float x, float y) { return fmaxf(x, y); }, partial);
+  m = block_reduce(
+      m, [](float x, float y) { return fmaxf(x, y); }, partial);
 
   float lse;
   if (nan) {
@@ -90,13 +91,14 @@ __global__ void softmax_rows(SoftmaxArgs a) {
     for (std::int64_t j = band.lo + threadIdx.x; j < band.hi; j += blockDim.x) {
       l += expf(s[j] - m);
     }
-    l = block_reduce(l, [](float x, float y) { return x + y; }, partial);
+    l = block_reduce(
+        l, [](float x, float y) { return x + y; }, partial);
     lse = m + logf(l);
     for (std::int64_t j = threadIdx.x; j < g.Sk; j += blockDim.x) {
       float w = expf(s[j] - m) / l;  // excluded keys: exp(-inf) = 0
       if (a.dropout_p > 0.0f) {
         w = common::dropout_keep(a.seed, a.offset, b, h, i, j, a.dropout_p) ? w * a.keep_scale
-                                                                             : 0.0f;
+                                                                            : 0.0f;
       }
       s[j] = w;
     }

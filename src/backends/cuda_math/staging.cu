@@ -31,8 +31,8 @@ template <class T, bool kQuery>
 __global__ void gather_rows(const T* __restrict__ src, TensorRef ref, Geometry g,
                             std::int64_t heads, std::int64_t rows, std::int64_t dim,
                             float* __restrict__ dst, std::int64_t n) {
-  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       idx < n; idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < n;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const Element e = decode(idx, heads, rows, dim);
     const std::int64_t unit = g.unit0 + e.unit;
     const std::int64_t b = unit / g.Hkv;
@@ -42,7 +42,8 @@ __global__ void gather_rows(const T* __restrict__ src, TensorRef ref, Geometry g
     const std::int64_t len = kQuery ? s.q_len : s.k_len;
     const std::int64_t start = kQuery ? s.q_start : s.k_start;
     float x = 0.0f;
-    if (pos < len) x = to_float(src[b * ref.sb + (start + pos) * ref.ss + h * ref.sh + e.d * ref.sd]);
+    if (pos < len)
+      x = to_float(src[b * ref.sb + (start + pos) * ref.ss + h * ref.sh + e.d * ref.sd]);
     dst[idx] = x;
   }
 }
@@ -62,8 +63,8 @@ template <class T>
 __global__ void scatter_rows(T* __restrict__ dst, TensorRef ref, Geometry g, std::int64_t Dv,
                              const float* __restrict__ o, const float* __restrict__ probs,
                              const float* __restrict__ v, std::int64_t n) {
-  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       idx < n; idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < n;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const Element e = decode(idx, g.group, g.rows, Dv);
     const std::int64_t unit = g.unit0 + e.unit;
     const std::int64_t b = unit / g.Hkv;
@@ -114,8 +115,8 @@ void scatter_output(const Problem& p, const Geometry& g, const float* o, const f
   const std::int64_t n = g.units * g.group * g.rows * p.Dv;
   if (n == 0) return;
   with_element_type(p.out_dtype, [&]<class T>(T) {
-    scatter_rows<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(
-        static_cast<T*>(p.out.data), p.out, g, p.Dv, o, probs, v, n);
+    scatter_rows<T><<<grid_for(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(p.out.data),
+                                                                    p.out, g, p.Dv, o, probs, v, n);
     ATTEND_CUDA_CHECK_LAUNCH("cuda_math scatter_rows");
   });
 }

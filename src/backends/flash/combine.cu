@@ -52,7 +52,6 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32)
       acc0 += w * part.x;
       acc1 += w * part.y;
     }
-    if (sum == 0.f) acc0 = acc1 = 0.f;
     *reinterpret_cast<std::uint32_t*>(out + d) = pack2<T>(acc0, acc1);
   }
 }

@@ -5,7 +5,6 @@
 #include "backends/flash/launch.hpp"
 #include "flash_head_dims.hpp"
 
-
 namespace attend::flash {
 namespace {
 constexpr std::array kHeadDims{ATTEND_FLASH_HEAD_DIM_LIST};
@@ -13,7 +12,9 @@ static_assert(std::is_sorted(kHeadDims.begin(), kHeadDims.end()),
               "ATTEND_FLASH_HEAD_DIMS must be ascending");
 }  // namespace
 
-std::span<const int> compiled_head_dims() { return kHeadDims; }
+std::span<const int> compiled_head_dims() {
+  return kHeadDims;
+}
 
 int kernel_head_dim(std::int64_t D) {
   for (int d : kHeadDims) {
