@@ -6,11 +6,15 @@
 #   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
 #   bench     attend bench on flash, flash_varlen and cuda_math    -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
+#   diffusers bench/diffusers_step.py (a Flux-width transformer step, native vs attend)
+#                                                                   -> OUT/diffusers.json
 #   then      bench/merge_results.py                               -> OUT/<date>-<gpu>.json
 # Each step logs to OUT/<step>.log; a failing step does not stop the others, and the script
 # exits 1 at the end naming them. The side-by-side table is printed last.
 #   scripts/gpu-check.sh [OUT]         (default: $OUT, else gpu-out in the checkout)
-# GPU_CHECK_STEPS=build,test,sanitize,bench,peers picks steps; GPU_CHECK_BENCH_ARGS and
+# The Python tests and diffusers_step use the build's package; wheels in .whl/
+# (scripts/fetch-wheels.sh: diffusers) are installed into the build first.
+# GPU_CHECK_STEPS=build,test,sanitize,bench,peers,diffusers picks steps; GPU_CHECK_BENCH_ARGS and
 # GPU_CHECK_PEERS_ARGS add arguments (e.g. --workload flux,hd64); ATTEND_CMAKE_ARGS is passed
 # to a build made here.
 set -uo pipefail
@@ -27,7 +31,7 @@ else
   python=(env -u LD_LIBRARY_PATH python3)
 fi
 build=${ATTEND_BUILD_DIR:-build-gpu}
-steps=",${GPU_CHECK_STEPS:-build,test,sanitize,bench,peers},"
+steps=",${GPU_CHECK_STEPS:-build,test,sanitize,bench,peers,diffusers},"
 failures=()
 start=$(date +%s)
 
@@ -91,22 +95,39 @@ carried_build() {
   [ -x "$build/tools/cli/attend" ] && { [ ! -f "$build/build.ninja" ] || [ "$home" != "$root" ]; }
 }
 
+# A C++ compiler whose shared libraries link the shared C++ runtime. Some toolchains link
+# libstdc++.a into every shared library; a second C++ runtime in a process that has one (Python
+# with NumPy or PyTorch) then crashes in iostreams. Tried in order: $CXX, c++ on the PATH, g++.
+shared_runtime_compiler() {
+  local probe candidate
+  probe=$(mktemp -d)
+  printf '#include <string>\nint f(int i) { return int(std::to_string(i).size()); }\n' >"$probe/p.cpp"
+  for candidate in "${CXX:-}" "$(command -v c++)" "$(command -v g++)"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    if "$candidate" -shared -fPIC "$probe/p.cpp" -o "$probe/p.so" 2>/dev/null &&
+      ldd "$probe/p.so" | grep -q 'libstdc++'; then
+      rm -rf "$probe"
+      echo "$candidate"
+      return 0
+    fi
+    say "$candidate links the C++ runtime statically into shared libraries: not used" >&2
+  done
+  rm -rf "$probe"
+  return 1
+}
+
 build_here() {
-  # A toolchain without the libstdc++.so development link silently links libstdc++.a into
-  # libattend.so; a second C++ runtime in a process that has one (Python with PyTorch) then
-  # crashes in iostreams. Point the linker at the shared runtime instead.
-  local link_flags=""
-  if [[ $(c++ -print-file-name=libstdc++.so) != /* ]]; then
-    local runtime
-    runtime=$(c++ -print-file-name=libstdc++.so.6)
-    mkdir -p "$build/toolchain" && ln -sf "$runtime" "$build/toolchain/libstdc++.so" &&
-      link_flags="-L$(cd "$build/toolchain" && pwd)"
-    say "linking against the shared libstdc++ through $build/toolchain"
-  fi
+  local cxx cc
+  cxx=$(shared_runtime_compiler) || { say "no C++ compiler that links libstdc++ shared"; return 1; }
+  # The C compiler and nvcc's host compiler from the same toolchain: their implicit library
+  # directories go on every link line, and another toolchain's would bring its libstdc++.a.
+  cc=$(dirname "$cxx")/cc
+  [ -x "$cc" ] || cc=$(command -v cc)
+  say "compilers: $cxx, $cc"
   # shellcheck disable=SC2086  # ATTEND_CMAKE_ARGS is a list of options
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DATTEND_CUDA=ON \
-    -DATTEND_CUDA_ARCHS="${ATTEND_CUDA_ARCHS:-90a}" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$link_flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" \
+  CXX="$cxx" CC="$cc" CUDAHOSTCXX="$cxx" cmake -S . -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DATTEND_CUDA=ON \
+    -DATTEND_CUDA_ARCHS="${ATTEND_CUDA_ARCHS:-90a}" -DPython_EXECUTABLE="$(command -v python3)" \
     ${ATTEND_CMAKE_ARGS:-} &&
     cmake --build "$build" -j "$(nproc)"
 }
@@ -129,7 +150,7 @@ verify_build() {
 
 attend=$build/tools/cli/attend
 export build attend root
-export -f say verify_build build_here
+export -f say verify_build build_here shared_runtime_compiler
 
 say "gpu-check: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null |
   head -n 1) -> $out"
@@ -149,6 +170,21 @@ if want build; then
 else
   [ -x "$build/tools/cli/attend" ] && { link_home; set_library_path; }
 fi
+
+# --- Python: the build's package, and carried wheels ----------------------------------------------
+
+wheels=("$root"/.whl/*.whl)
+if [ -e "${wheels[0]}" ] && { want test || want diffusers; }; then
+  if "${python[@]}" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check \
+    --upgrade --target "$build/python-wheels" "${wheels[@]}" >"$out/wheels.log" 2>&1; then
+    say "  wheels: installed $(basename -a "${wheels[@]}" | tr '\n' ' ')"
+  else
+    say "  wheels: FAILED (log $out/wheels.log)"
+    failures+=(wheels)
+  fi
+fi
+[ -d "$build/python-wheels" ] &&
+  export PYTHONPATH="$(cd "$build/python-wheels" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 # --- tests and sanitizers -----------------------------------------------------------------------
 
@@ -210,6 +246,13 @@ if want peers; then
   # shellcheck disable=SC2086  # extra arguments are a list
   step peers 420 "${python[@]}" bench/torch_peers.py --json "$out/torch.json" \
     ${GPU_CHECK_PEERS_ARGS:-}
+fi
+
+if want diffusers; then
+  # shellcheck disable=SC2086  # extra arguments are a list
+  step diffusers 420 env PYTHONPATH="$build/python${PYTHONPATH:+:$PYTHONPATH}" "${python[@]}" \
+    bench/diffusers_step.py --json "$out/diffusers.json" ${GPU_CHECK_DIFFUSERS_ARGS:-}
+  [ -f "$out/diffusers.log" ] && grep -A8 '^attention' "$out/diffusers.log"
 fi
 
 results=()

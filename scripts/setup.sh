@@ -10,7 +10,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libopenblas-dev
-  clang libclang-rt-dev libomp-dev python3
+  clang libclang-rt-dev libomp-dev python3 python3-dev python3-venv
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +24,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Python: a virtual environment (.venv) with what the package builds and tests with; the build
+# uses its interpreter.
+venv=.venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+if ! "$venv/bin/python" -c "import nanobind, numpy, pytest" 2>/dev/null; then
+  echo "setup: installing python/requirements-dev.txt into $venv" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
+fi
+
 jobs=$(nproc)
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${ATTEND_CMAKE_ARGS:-}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DPython_EXECUTABLE="$PWD/$venv/bin/python" ${ATTEND_CMAKE_ARGS:-}
 cmake --build "$build_dir" -j "$jobs"
