@@ -14,27 +14,13 @@ import argparse
 import datetime
 import json
 import statistics
-import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
 import attend
 import attend.diffusers
-
-
-def log(*parts):
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def git_commit():
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from run_info import git_commit, log
 
 
 def make_model(args):

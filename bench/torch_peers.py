@@ -18,10 +18,11 @@ import importlib
 import json
 import math
 import statistics
-import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+from run_info import git_commit, log
 
 # The named workloads of src/support/workloads.cpp: name, B, Hq, Hkv, S, D, causal.
 WORKLOADS = [
@@ -38,19 +39,6 @@ MATH_MAX_SCORE_BYTES = 4 << 30  # torch.math materialises B*H*Sq*Sk scores; beyo
 MAX_ROTATIONS = 64
 REFERENCE_CHUNK_BYTES = 1 << 30  # fp32 scores per reference chunk
 BF16_TOLERANCE = 1e-2  # DESIGN §7
-
-
-def log(*parts):
-    print(*parts, file=sys.stderr, flush=True)
-
-
-def git_commit():
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def flops(w):

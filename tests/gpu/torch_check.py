@@ -11,8 +11,9 @@ import sys
 
 import subprocess
 
-# A libattend that carries its own copy of the C++ runtime (libstdc++ linked statically, as some
-# toolchains do) cannot share a process with PyTorch's: iostreams crash. Say so and skip.
+# A libattend that carries its own copy of the C++ runtime cannot share a process with PyTorch's:
+# iostreams crash. A toolchain whose library directory holds only libstdc++.a links it that way
+# (scripts/gpu-check.sh picks a compiler that does not). Say so and skip.
 linked = subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True).stdout
 if "libstdc++" not in linked:
     print("torch_check: skipped: this libattend has libstdc++ linked in statically; build it with "
