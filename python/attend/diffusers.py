@@ -73,10 +73,12 @@ def _route(module) -> None:
 
 def _attention_modules(model):
     """(module, processor) for each attention module whose processor goes through diffusers'
-    dispatcher (it has an `_attention_backend`)."""
+    dispatcher: it has an `_attention_backend`, and its module calls `dispatch_attention_fn`."""
     for module in model.modules():
         processor = getattr(module, "processor", None)
-        if processor is not None and hasattr(processor, "_attention_backend"):
+        if processor is None or not hasattr(processor, "_attention_backend"):
+            continue
+        if hasattr(sys.modules.get(type(processor).__module__), "dispatch_attention_fn"):
             yield module, processor
 
 
