@@ -32,10 +32,10 @@ DType to_dtype(nb::dlpack::dtype t, const char* role) {
         break;
     }
   }
-  static constexpr const char* kCodes[] = {"int", "uint", "float", "opaque", "bfloat", "complex",
-                                           "bool"};
-  const std::string code = t.code < std::size(kCodes) ? kCodes[t.code]
-                                                      : "code " + std::to_string(t.code);
+  static constexpr const char* kCodes[] = {"int",    "uint",    "float", "opaque",
+                                           "bfloat", "complex", "bool"};
+  const std::string code =
+      t.code < std::size(kCodes) ? kCodes[t.code] : "code " + std::to_string(t.code);
   throw Error(Code::dtype, std::string("attend: ") + role + " has element type " + code +
                                std::to_string(t.bits) +
                                (t.lanes != 1 ? "x" + std::to_string(t.lanes) : "") +

@@ -55,8 +55,9 @@ void translate(const std::exception_ptr& p, void*) {
   try {
     std::rethrow_exception(p);
   } catch (const NoBackendError& e) {
-    raise_python("NoBackendError", e.what(), nb::make_tuple(e.what(), std::string(code_name(e.code())),
-                                                  e.requested(), verdict_list(e.verdicts())));
+    raise_python("NoBackendError", e.what(),
+                 nb::make_tuple(e.what(), std::string(code_name(e.code())), e.requested(),
+                                verdict_list(e.verdicts())));
   } catch (const Error& e) {
     raise_python("Error", e.what(), nb::make_tuple(e.what(), std::string(code_name(e.code()))));
   }
@@ -64,6 +65,8 @@ void translate(const std::exception_ptr& p, void*) {
 
 }  // namespace
 
-void register_error_translator() { nb::register_exception_translator(translate); }
+void register_error_translator() {
+  nb::register_exception_translator(translate);
+}
 
 }  // namespace attend::python

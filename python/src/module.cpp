@@ -29,8 +29,8 @@ namespace {
 // the arrays the views point into, kept alive as long as the call.
 class Call {
  public:
-  Call(std::optional<std::string> backend, std::optional<std::string> scope, InputArg q,
-       InputArg k, InputArg v, OutputArg out, std::optional<InputArg> attn_mask,
+  Call(std::optional<std::string> backend, std::optional<std::string> scope, InputArg q, InputArg k,
+       InputArg v, OutputArg out, std::optional<InputArg> attn_mask,
        std::optional<InputArg> key_padding_mask, std::optional<OutputArg> lse,
        std::optional<InputArg> cu_seqlens_q, std::optional<InputArg> cu_seqlens_k, int layout,
        bool is_causal, int align, std::int64_t window_left, std::int64_t window_right,
@@ -41,8 +41,8 @@ class Call {
         scope_(std::move(scope)),
         arrays_{std::move(q), std::move(k), std::move(v)},
         out_(std::move(out)),
-        optional_inputs_{std::move(attn_mask), std::move(key_padding_mask),
-                         std::move(cu_seqlens_q), std::move(cu_seqlens_k)},
+        optional_inputs_{std::move(attn_mask), std::move(key_padding_mask), std::move(cu_seqlens_q),
+                         std::move(cu_seqlens_k)},
         lse_(std::move(lse)) {
     if (layout < 0 || layout > static_cast<int>(Layout::THD)) {
       throw Error(Code::layout, "attend: unknown layout value " + std::to_string(layout));
@@ -75,23 +75,18 @@ class Call {
     p.stream = reinterpret_cast<void*>(stream);
   }
 
-  // Runs with: the explicit backend > the Python scope > C++ scopes > the process default.
+  // Runs with: the explicit backend > the Python scope > C++ scopes > the process default. The
+  // Python layer passes a scope only when no backend is named.
   void run() const {
-    if (backend_) return attention(params_, *backend_);
-    if (scope_) {
-      const BackendScope scope{*scope_};
-      return attention(params_);
-    }
-    attention(params_);
+    std::optional<BackendScope> scope;  // the Python scope, for this call only
+    if (scope_) scope.emplace(*scope_);
+    backend_ ? attention(params_, *backend_) : attention(params_);
   }
 
   Explanation explain() const {
-    if (backend_) return attend::explain(params_, *backend_);
-    if (scope_) {
-      const BackendScope scope{*scope_};
-      return attend::explain(params_);
-    }
-    return attend::explain(params_);
+    std::optional<BackendScope> scope;
+    if (scope_) scope.emplace(*scope_);
+    return backend_ ? attend::explain(params_, *backend_) : attend::explain(params_);
   }
 
   // Mean seconds per run() over `iterations` back-to-back calls, all in C++: the baseline the
@@ -209,12 +204,11 @@ NB_MODULE(_attend, m) {
                     std::optional<python::InputArg>, int, bool, int, std::int64_t, std::int64_t,
                     std::optional<double>, double, bool, double, std::uint64_t, std::uint64_t,
                     std::int64_t, std::int64_t, std::uintptr_t>(),
-           "backend"_a.none(), "scope"_a.none(), "q"_a, "k"_a, "v"_a, "out"_a,
-           "attn_mask"_a.none(), "key_padding_mask"_a.none(), "lse"_a.none(),
-           "cu_seqlens_q"_a.none(), "cu_seqlens_k"_a.none(), "layout"_a, "is_causal"_a, "align"_a,
-           "window_left"_a, "window_right"_a, "scale"_a.none(), "softcap"_a, "enable_gqa"_a,
-           "dropout_p"_a, "dropout_seed"_a, "dropout_offset"_a, "max_seqlen_q"_a,
-           "max_seqlen_k"_a, "stream"_a)
+           "backend"_a.none(), "scope"_a.none(), "q"_a, "k"_a, "v"_a, "out"_a, "attn_mask"_a.none(),
+           "key_padding_mask"_a.none(), "lse"_a.none(), "cu_seqlens_q"_a.none(),
+           "cu_seqlens_k"_a.none(), "layout"_a, "is_causal"_a, "align"_a, "window_left"_a,
+           "window_right"_a, "scale"_a.none(), "softcap"_a, "enable_gqa"_a, "dropout_p"_a,
+           "dropout_seed"_a, "dropout_offset"_a, "max_seqlen_q"_a, "max_seqlen_k"_a, "stream"_a)
       // Long CPU work must not hold other Python threads back.
       .def("run", &Call::run, nb::call_guard<nb::gil_scoped_release>())
       .def("explain",

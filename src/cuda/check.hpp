@@ -9,6 +9,10 @@
 namespace attend::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t error, const char* call, const char* file, int line);
+// The one message format of failed GPU library calls: "attend: <library> error in <call>
+// (<file>:<line>): <name>: <text>".
+[[noreturn]] void throw_library_error(const char* library, const char* call, const char* file,
+                                      int line, const char* name, const char* text);
 
 inline void check(cudaError_t error, const char* call, const char* file, int line) {
   if (error != cudaSuccess) throw_cuda_error(error, call, file, line);

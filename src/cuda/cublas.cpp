@@ -8,12 +8,8 @@
 namespace attend::cuda {
 
 void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  std::string where = file;
-  const auto slash = where.find_last_of('/');
-  if (slash != std::string::npos) where = where.substr(slash + 1);
-  throw Error(Code::runtime, std::string("attend: cuBLAS error in ") + call + " (" + where + ":" +
-                                 std::to_string(line) + "): " + cublasGetStatusName(status) + ": " +
-                                 cublasGetStatusString(status));
+  throw_library_error("cuBLAS", call, file, line, cublasGetStatusName(status),
+                      cublasGetStatusString(status));
 }
 
 namespace {
