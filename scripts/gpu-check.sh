@@ -4,7 +4,7 @@
 #             scripts/gpu-bundle.sh is unpacked first) and check that it loads, or build here
 #   test      ctest -L gpu, then `attend check --device cuda --quick`
 #   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
-#   bench     attend bench on flash, flash_varlen and cuda_math    -> OUT/attend.json
+#   bench     attend bench on flash3, flash, flash_varlen, cuda_math -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
 #   diffusers bench/diffusers_step.py (a Flux-width transformer step, native vs attend)
 #                                                                   -> OUT/diffusers.json
@@ -141,7 +141,7 @@ verify_build() {
     return 1
   fi
   "$attend" --version || return 1
-  "$attend" list | grep -A1 -E '^(flash|flash_varlen|cuda_math) '
+  "$attend" list | grep -A1 -E '^(flash3|flash|flash_varlen|cuda_math) '
   if ! "$attend" list | grep -A1 -E '^flash ' | grep -q 'available   yes'; then
     say "flash is not available here: see \`attend list\` above"
     return 1
@@ -217,6 +217,12 @@ small_runs() {
     --hq 2 -d 128 --repeat 1 --warmup 0 || rc=1
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash_varlen \
     --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3 --sq 200 --sk 333 \
+    --hq 4 --hkv 2 -d 64 --causal --align bottom-right --lse --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3 --sq 300 --sk 700 \
+    --hq 3 -d 256 --window 100,20 --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3_varlen \
+    --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
   if [ -n "$tests" ]; then
     "$sanitizer" "${args[@]}" "$build/tests/gpu_tests" \
       --gtest_filter="${GPU_SANITIZE_FILTER:--*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*}" || rc=1
@@ -239,7 +245,7 @@ fi
 
 if want bench; then
   # shellcheck disable=SC2086  # extra arguments are a list
-  step bench 300 "$attend" bench --device cuda --backend flash,flash_varlen,cuda_math \
+  step bench 300 "$attend" bench --device cuda --backend flash3,flash,flash_varlen,cuda_math \
     --json "$out/attend.json" ${GPU_CHECK_BENCH_ARGS:-}
 fi
 if want peers; then

@@ -12,5 +12,7 @@ std::shared_ptr<const Backend> make_cpu_flash();
 std::shared_ptr<const Backend> make_cuda_math();
 std::shared_ptr<const Backend> make_flash();
 std::shared_ptr<const Backend> make_flash_varlen();
+std::shared_ptr<const Backend> make_flash3();
+std::shared_ptr<const Backend> make_flash3_varlen();
 
 }  // namespace attend::backends

@@ -9,30 +9,13 @@
 #include <cmath>
 #include <cstdint>
 
+#include "backends/flash/band.cuh"
 #include "backends/flash/params.hpp"
 #include "backends/flash/primitives.cuh"
 #include "backends/flash/tile_config.hpp"
 #include "common/philox.hpp"
 
 namespace attend::flash {
-
-// Keys visible from query row i of one sequence: [lo(i), hi(i)); the same band as
-// common::visible_keys, in the kernel's int types.
-struct Band {
-  long long offset;  // aligned key position of query row 0
-  int left, right;   // -1: unbounded
-  int k_len;
-  __device__ __forceinline__ int lo(int i) const {
-    if (left < 0) return 0;
-    const long long v = i + offset - left;
-    return v < 0 ? 0 : (v > k_len ? k_len : static_cast<int>(v));
-  }
-  __device__ __forceinline__ int hi(int i) const {
-    if (right < 0) return k_len;
-    const long long v = i + offset + right + 1;
-    return v < 0 ? 0 : (v > k_len ? k_len : static_cast<int>(v));
-  }
-};
 
 // Copies kRows rows of a row-major tile (head dim contiguous) into swizzled shared memory.
 // Rows at or past `valid_rows` and columns at or past `dim` are zero-filled. Offsets within a

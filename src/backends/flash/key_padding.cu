@@ -4,6 +4,8 @@
 #include <cstdint>
 
 #include "backends/flash/kernels.hpp"
+#include "backends/flash/lower.hpp"
+#include "cuda/runtime.hpp"
 #include "cuda/check.hpp"
 
 namespace attend::flash {
@@ -105,4 +107,49 @@ void launch_key_packing(const KeyPacking& kp, cudaStream_t stream) {
   }
 }
 
+namespace {
+// Workspace pieces, in order: packed K, packed V, key slots (B·Sk + B ints), cu_k (B + 1).
+struct PackingSizes {
+  std::size_t packed, slots, cu_k;
+  explicit PackingSizes(const Problem& pr) {
+    const auto B = static_cast<std::size_t>(pr.B), Sk = static_cast<std::size_t>(pr.Sk);
+    constexpr std::size_t kElementBytes = 2;  // fp16 and bf16
+    packed = cuda::align_up(B * Sk * static_cast<std::size_t>(pr.Hkv * pr.D) * kElementBytes);
+    slots = cuda::align_up((B * Sk + B) * 4);
+    cu_k = cuda::align_up((B + 1) * 4);
+  }
+};
+}  // namespace
+
+std::size_t key_packing_bytes(const Problem& pr) {
+  const PackingSizes z(pr);
+  return 2 * z.packed + z.slots + z.cu_k;
+}
+
+void pack_padded_keys(const Problem& pr, FlashParams& p, void* workspace, cudaStream_t stream) {
+  const PackingSizes z(pr);
+  auto* at = static_cast<char*>(workspace);
+  KeyPacking kp;
+  kp.mask = static_cast<const std::uint8_t*>(pr.key_padding.data);
+  kp.mask_sb = pr.key_padding.sb;
+  kp.mask_sk = pr.key_padding.sk;
+  kp.B = p.B, kp.Sk = p.Sk, kp.Hkv = p.Hkv, kp.D = p.D;
+  kp.element_bytes = 2;
+  kp.k = p.k, kp.v = p.v;
+  kp.k_sb = p.k_sb, kp.k_ss = p.k_ss, kp.k_sh = p.k_sh;
+  kp.v_sb = p.v_sb, kp.v_ss = p.v_ss, kp.v_sh = p.v_sh;
+  kp.k_packed = at;
+  kp.v_packed = at + z.packed;
+  kp.scratch = reinterpret_cast<std::int32_t*>(at + 2 * z.packed);
+  kp.cu_k = reinterpret_cast<std::int32_t*>(at + 2 * z.packed + z.slots);
+  launch_key_packing(kp, stream);
+  p.k = kp.k_packed;
+  p.v = kp.v_packed;
+  p.cu_k = kp.cu_k;
+  p.k_sb = p.v_sb = 0;
+  p.k_ss = p.v_ss = static_cast<std::int64_t>(p.Hkv) * p.D;
+  p.k_sh = p.v_sh = p.D;
+}
+
 }  // namespace attend::flash
+

@@ -1,0 +1,346 @@
+// The flash3 forward kernel (sm_90a). A persistent block walks query tiles of 128 rows. Its
+// producer warp streams Q, K and V tiles with TMA into shared-memory slots guarded by
+// mbarriers; two consumer warpgroups of 64 rows each compute
+//     S = Q K_n^T,   P = exp2(S·scale − m),   O = O·corr + P V_n
+// with wgmma, one key block n at a time (last block first, so the diagonal blocks that need
+// masks come before the rest). Inside a warpgroup the softmax of block n overlaps the P V
+// product of block n+1 already issued; between the two warpgroups a pair of named barriers
+// alternates GEMM issue, so one warpgroup's softmax runs under the other's GEMMs. The output
+// goes through shared memory (the tile's own Q rows) and leaves with a TMA store.
+#pragma once
+
+#include <cuda.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "backends/flash3/params.hpp"
+#include "backends/flash3/schedule.cuh"
+#include "backends/flash3/softmax.cuh"
+#include "backends/flash3/sync.cuh"
+#include "backends/flash3/tiles.hpp"
+#include "backends/flash3/wgmma.cuh"
+
+namespace attend::flash3 {
+
+// Named barriers (0 is __syncthreads): the GEMM-issue turn of each consumer warpgroup, and each
+// warpgroup's own epilogue.
+constexpr int kTurnBarrier = 1;
+constexpr int kEpilogueBarrier = 3;
+
+template <int kStages>
+struct Barriers {
+  std::uint64_t q_full, q_empty;
+  std::uint64_t k_full[kStages], k_empty[kStages];
+  std::uint64_t v_full[kStages], v_empty[kStages];
+};
+
+// A ring of kStages slots: the slot in use and the parity of its current fill.
+template <int kStages>
+struct Ring {
+  int slot = 0;
+  std::uint32_t phase = 0;
+  __device__ __forceinline__ void advance() {
+    if (++slot == kStages) slot = 0, phase ^= 1;
+  }
+};
+
+template <int kD>
+struct Shared {
+  using Plan = SmemPlan<kD>;
+  using Bars = Barriers<Tiles<kD>::kStages>;
+  unsigned char* base;
+  __device__ __forceinline__ unsigned char* q() const { return base + Plan::kQ; }
+  __device__ __forceinline__ unsigned char* k(int slot) const {
+    return base + Plan::kK + slot * Plan::kKVBytes;
+  }
+  __device__ __forceinline__ unsigned char* v(int slot) const {
+    return base + Plan::kV + slot * Plan::kKVBytes;
+  }
+  __device__ __forceinline__ Bars& bars() const {
+    return *reinterpret_cast<Bars*>(base + Plan::kBarriers);
+  }
+};
+
+// ---- producer: one thread issues every copy -------------------------------------------------
+
+template <int kD>
+__device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap* tk,
+                                        const CUtensorMap* tv, const Flash3Params& p,
+                                        const Shared<kD>& sh) {
+  constexpr int kN = Tiles<kD>::kBlockN, kStages = Tiles<kD>::kStages, kPanels = kD / kPanelCols;
+  auto& bars = sh.bars();
+  Ring<kStages> k_ring, v_ring;
+  std::uint32_t q_phase = 0;
+  const flash::FlashParams& f = p.f;
+  for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
+    const Tile w = tile_at(t, p);
+    const Sequence s = sequence_of(f, w.b);
+    const int m0 = w.m_block * kBlockM;
+    if (m0 >= s.q_len) continue;
+    const KeyBlocks keys = key_blocks(f, s, m0, min(kBlockM, s.q_len - m0), kN);
+    const int hk = w.h / f.group;
+    const int q_batch = f.cu_q != nullptr ? 0 : w.b;  // packed tensors are one long sequence
+    const int k_batch = f.cu_k != nullptr ? 0 : w.b;
+
+    auto load_kv = [&](const CUtensorMap* map, Ring<kStages>& ring, std::uint64_t* full,
+                       std::uint64_t* empty, unsigned char* (Shared<kD>::*slot)(int) const,
+                       int n) {
+      barrier_wait(&empty[ring.slot], ring.phase ^ 1);
+      barrier_arrive_expect(&full[ring.slot], SmemPlan<kD>::kKVBytes);
+      unsigned char* dst = (sh.*slot)(ring.slot);
+#pragma unroll
+      for (int c = 0; c < kPanels; ++c) {
+        tma_load(dst + c * kN * kRowBytes, map, &full[ring.slot], c * kPanelCols,
+                 s.k_start + n * kN, hk, k_batch);
+      }
+      ring.advance();
+    };
+    auto load_k = [&](int n) {
+      load_kv(tk, k_ring, bars.k_full, bars.k_empty, &Shared<kD>::k, n);
+    };
+    auto load_v = [&](int n) {
+      load_kv(tv, v_ring, bars.v_full, bars.v_empty, &Shared<kD>::v, n);
+    };
+
+    // The first K block goes before Q: Q's slot frees only when the last tile's output left.
+    if (keys.begin < keys.end) load_k(keys.end - 1);
+    barrier_wait(&bars.q_empty, q_phase ^ 1);
+    barrier_arrive_expect(&bars.q_full, SmemPlan<kD>::kQBytes);
+#pragma unroll
+    for (int c = 0; c < kPanels; ++c) {
+      tma_load(sh.q() + c * kBlockM * kRowBytes, tq, &bars.q_full, c * kPanelCols,
+               s.q_start + m0, w.h, q_batch);
+    }
+    q_phase ^= 1;
+    // Consumers take S(n - 1) before P V(n): K runs one block ahead of V.
+    for (int n = keys.end - 2; n >= keys.begin; --n) {
+      load_k(n);
+      load_v(n + 1);
+    }
+    if (keys.begin < keys.end) load_v(keys.begin);
+  }
+}
+
+// ---- consumers ------------------------------------------------------------------------------
+
+// S = Q K^T over the head dim, 16 columns per wgmma.
+template <class T, int kD, int kN>
+__device__ __forceinline__ void gemm_qk(float (&s)[kN / 2], std::uint32_t q, std::uint32_t k) {
+#pragma unroll
+  for (int k0 = 0; k0 < kD; k0 += 16) {
+    mma_ss<T, kN>(s, k_major(q, kBlockM, k0), k_major(k, kN, k0), k0 > 0);
+  }
+}
+
+// O += P V over the keys, 16 per wgmma.
+template <class T, int kD, int kN>
+__device__ __forceinline__ void gemm_pv(float (&o)[kD / 2], const std::uint32_t (&pw)[kN / 4],
+                                        std::uint32_t v) {
+#pragma unroll
+  for (int k0 = 0; k0 < kN; k0 += 16) {
+    mma_rs<T, kD>(o, *reinterpret_cast<const std::uint32_t(*)[4]>(&pw[k0 / 4]),
+                  mn_major(v, kN, k0));
+  }
+}
+
+template <class T, int kD, bool kGeneral>
+__device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Flash3Params& p,
+                                        const Shared<kD>& sh) {
+  constexpr int kN = Tiles<kD>::kBlockN, kStages = Tiles<kD>::kStages, kPanels = kD / kPanelCols;
+  constexpr int kTurnThreads = 128 * kConsumerWarpgroups;
+  const int tid = static_cast<int>(threadIdx.x) % 128;
+  const int warp = tid / 32, lane = tid % 32;
+  const int my_turn = kTurnBarrier + cw, next_turn = kTurnBarrier + (cw + 1) % kConsumerWarpgroups;
+  const int epilogue = kEpilogueBarrier + cw;
+  auto& bars = sh.bars();
+  const flash::FlashParams& f = p.f;
+  // This warpgroup's 64 rows within each 128-row panel of the Q tile (and of the output).
+  const std::uint32_t q_rows = smem_u32(sh.q()) + cw * 64 * kRowBytes;
+
+  if (cw == 0) named_arrive(my_turn, kTurnThreads);  // warpgroup 0 issues first
+  Ring<kStages> k_ring, v_ring;
+  std::uint32_t q_phase = 0;
+  auto release = [&](std::uint64_t* empty, Ring<kStages>& ring) {
+    __syncwarp();
+    if (lane == 0) barrier_arrive(&empty[ring.slot]);
+    ring.advance();
+  };
+
+  for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
+    const Tile w = tile_at(t, p);
+    const Sequence s = sequence_of(f, w.b);
+    const int m0 = w.m_block * kBlockM;
+    if (m0 >= s.q_len) continue;
+    const KeyBlocks keys = key_blocks(f, s, m0, min(kBlockM, s.q_len - m0), kN);
+    const int row0 = m0 + cw * 64 + warp * 16 + lane / 4;  // this thread's first row
+
+    float o[kD / 2];
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
+    RowState<kN> st;
+    st.reset();
+    barrier_wait(&bars.q_full, q_phase);
+    q_phase ^= 1;
+
+    if (keys.begin < keys.end) {
+      float sc[kN / 2];
+      std::uint32_t pw[kN / 4];
+      auto scores_to_weights = [&](int n) {
+        if constexpr (kGeneral) transform_scores<kN>(sc, f);
+        if (keys.masked(n, kN)) mask_scores<kN>(sc, keys.band, row0, n * kN, lane);
+        softmax_step<kN, kGeneral>(sc, st, f);
+      };
+
+      int n = keys.end - 1;
+      barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
+      named_sync(my_turn, kTurnThreads);
+      wgmma_fence();
+      gemm_qk<T, kD, kN>(sc, q_rows, smem_u32(sh.k(k_ring.slot)));
+      wgmma_commit();
+      named_arrive(next_turn, kTurnThreads);
+      wgmma_wait<0>();
+      fence_operands(sc);
+      release(bars.k_empty, k_ring);
+      scores_to_weights(n);
+      weights_to_operand<T, kN>(sc, pw);
+
+      for (--n; n >= keys.begin; --n) {
+        barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
+        named_sync(my_turn, kTurnThreads);
+        wgmma_fence();
+        gemm_qk<T, kD, kN>(sc, q_rows, smem_u32(sh.k(k_ring.slot)));
+        wgmma_commit();
+        rescale_output<kD, kN>(o, st);
+        barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
+        wgmma_fence();
+        gemm_pv<T, kD, kN>(o, pw, smem_u32(sh.v(v_ring.slot)));
+        wgmma_commit();
+        named_arrive(next_turn, kTurnThreads);
+        wgmma_wait<1>();  // S(n) is ready; P V(n + 1) may still run
+        fence_operands(sc);
+        release(bars.k_empty, k_ring);
+        scores_to_weights(n);
+        wgmma_wait<0>();
+        fence_operands(o);
+        fence_operands(pw);
+        release(bars.v_empty, v_ring);
+        weights_to_operand<T, kN>(sc, pw);
+      }
+
+      rescale_output<kD, kN>(o, st);
+      barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
+      named_sync(my_turn, kTurnThreads);
+      wgmma_fence();
+      gemm_pv<T, kD, kN>(o, pw, smem_u32(sh.v(v_ring.slot)));
+      wgmma_commit();
+      named_arrive(next_turn, kTurnThreads);
+      wgmma_wait<0>();
+      fence_operands(o);
+      release(bars.v_empty, v_ring);
+    }
+
+    // Epilogue: normalise, write the LSE, stage O over this warpgroup's Q rows, store it.
+    constexpr float kLn2 = 0.69314718055994530942f;
+    float inv[2];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const float sum = quad_sum(st.sum[half]);
+      // sum == 0 only when no key is visible; NaN sums fall through and propagate.
+      inv[half] = sum == 0.f ? 0.f : 1.f / sum;
+      const int i = row0 + 8 * half;
+      if (f.lse != nullptr && (lane & 3) == 0 && i < s.q_len) {
+        f.lse[w.b * f.lse_sb + w.h * f.lse_sh + static_cast<std::int64_t>(s.q_start + i) * f.lse_sq] =
+            sum == 0.f ? -INFINITY : (st.max[half] + __log2f(sum)) * kLn2;
+      }
+    }
+    named_sync(epilogue, 128);  // every warp's last GEMM has finished reading these Q rows
+#pragma unroll
+    for (int nb = 0; nb < kD / 8; ++nb)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int r = warp * 16 + lane / 4 + 8 * half;  // row within the warpgroup's 64
+        const int chunk = (nb % 8) ^ (r % 8);
+        unsigned char* at = sh.q() + (nb / 8) * kBlockM * kRowBytes + (cw * 64 + r) * kRowBytes +
+                            chunk * 16 + (lane & 3) * 4;
+        *reinterpret_cast<std::uint32_t*>(at) =
+            flash::pack2<T>(o[nb * 4 + half * 2] * inv[half], o[nb * 4 + half * 2 + 1] * inv[half]);
+      }
+    fence_async_shared();
+    named_sync(epilogue, 128);
+    const int out_row = m0 + cw * 64;
+    if (f.cu_q == nullptr) {
+      if (tid == 0) {
+#pragma unroll
+        for (int c = 0; c < kPanels; ++c) {
+          tma_store(to, sh.q() + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols,
+                    out_row, w.h, w.b);
+        }
+        tma_store_commit();
+        tma_store_wait_read();
+        barrier_arrive(&bars.q_empty);
+      }
+    } else {
+      // Packed sequences: a TMA box would run on into the next sequence's rows, so the rows
+      // of this one are stored one 16-byte chunk per thread.
+      constexpr int kChunks = kD / 8;
+      T* out = static_cast<T*>(f.out) + w.h * f.o_sh;
+      for (int idx = tid; idx < 64 * kChunks; idx += 128) {
+        const int r = idx / kChunks, c = idx % kChunks;
+        if (out_row + r < s.q_len && c * 8 < f.D) {
+          const unsigned char* at = sh.q() + (c / 8) * kBlockM * kRowBytes +
+                                    (cw * 64 + r) * kRowBytes + ((c % 8) ^ (r % 8)) * 16;
+          *reinterpret_cast<uint4*>(out + (s.q_start + out_row + r) * f.o_ss + c * 8) =
+              *reinterpret_cast<const uint4*>(at);
+        }
+      }
+      named_sync(epilogue, 128);
+      if (tid == 0) barrier_arrive(&bars.q_empty);
+    }
+  }
+  if (tid == 0) tma_store_wait();
+}
+
+// ---- the kernel -----------------------------------------------------------------------------
+
+template <class T, int kD, bool kGeneral>
+__global__ void __launch_bounds__(kThreads, 1)
+    flash3_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
+                      const __grid_constant__ CUtensorMap tv, const __grid_constant__ CUtensorMap to,
+                      const __grid_constant__ Flash3Params p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char smem_raw[];
+  constexpr int kStages = Tiles<kD>::kStages;
+  const std::uint32_t raw = smem_u32(smem_raw);
+  const Shared<kD> sh{smem_raw + ((raw + 1023) & ~1023u) - raw};
+  const int warpgroup = static_cast<int>(threadIdx.x) / 128;
+
+  if (threadIdx.x == 0) {
+    auto& bars = sh.bars();
+    barrier_init(&bars.q_full, 1);
+    barrier_init(&bars.q_empty, kConsumerWarpgroups);
+    for (int i = 0; i < kStages; ++i) {
+      barrier_init(&bars.k_full[i], 1);
+      barrier_init(&bars.v_full[i], 1);
+      barrier_init(&bars.k_empty[i], 4 * kConsumerWarpgroups);  // one arrival per warp
+      barrier_init(&bars.v_empty[i], 4 * kConsumerWarpgroups);
+    }
+    barrier_init_fence();
+    prefetch_tensor_map(&tq);
+    prefetch_tensor_map(&tk);
+    prefetch_tensor_map(&tv);
+    prefetch_tensor_map(&to);
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {
+    registers_release<kProducerRegisters>();
+    if (threadIdx.x == 0) produce<kD>(&tq, &tk, &tv, p, sh);
+  } else {
+    registers_claim<kConsumerRegisters>();
+    consume<T, kD, kGeneral>(warpgroup - 1, &to, p, sh);
+  }
+#endif
+}
+
+}  // namespace attend::flash3

@@ -1,0 +1,23 @@
+// The four TMA tensor maps of one call (Q, K, V, O), each a 4-D view (head dim, token, head,
+// batch) of a tensor with 128-byte swizzled boxes of 64 columns; and the instantiations
+// launch.cu dispatches to.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include "backends/flash3/params.hpp"
+
+namespace attend::flash3 {
+
+struct TensorMaps {
+  CUtensorMap q, k, v, o;
+};
+
+// Instantiated per head dim (64, 128, 256) in the generated flash3_hdim<D>.cu files; T is
+// __half or __nv_bfloat16. `general`: softcap or a non-positive scale.
+template <class T, int kD>
+void launch_fwd(const TensorMaps& maps, const Flash3Params& p, bool general, int grid,
+                cudaStream_t stream);
+
+}  // namespace attend::flash3

@@ -1,0 +1,71 @@
+// Which query tile a persistent block works on next, where its sequence lies, and which key
+// blocks it visits. The producer and both consumer warpgroups of a block walk the same
+// sequence independently: every decision here is a pure function of the tile index.
+#pragma once
+
+#include "backends/flash/band.cuh"
+#include "backends/flash3/params.hpp"
+
+namespace attend::flash3 {
+
+struct Tile {
+  int m_block, h, b;
+};
+
+// Tiles are numbered query block fastest, then head, then batch, and block i takes tiles
+// i, i + gridDim.x, ...: the blocks running at one time share a head (or the heads of one GQA
+// group), so its K and V stay in L2 while they pass. Within a head the last query blocks come
+// first: under causal masking they are the longest, and the short ones fill the tail.
+__device__ __forceinline__ Tile tile_at(int t, const Flash3Params& p) {
+  Tile w;
+  w.m_block = p.m_blocks - 1 - t % p.m_blocks;
+  t /= p.m_blocks;
+  w.h = t % p.f.Hq;
+  w.b = t / p.f.Hq;
+  return w;
+}
+
+// Rows of sequence b in the packed or dense tensors.
+struct Sequence {
+  int q_start, q_len, k_start, k_len;
+};
+
+__device__ __forceinline__ Sequence sequence_of(const flash::FlashParams& p, int b) {
+  Sequence s{0, p.Sq, 0, p.Sk};
+  if (p.cu_q != nullptr) {
+    s.q_start = p.cu_q[b];
+    s.q_len = p.cu_q[b + 1] - s.q_start;
+  }
+  if (p.cu_k != nullptr) {
+    s.k_start = p.cu_k[b];
+    s.k_len = p.cu_k[b + 1] - s.k_start;
+  }
+  return s;
+}
+
+// Key blocks [begin, end) that some row of the query tile [m0, m0 + rows) can see, and the
+// keys [full_lo, full_hi) that every row sees: blocks inside it skip per-element masks.
+struct KeyBlocks {
+  flash::Band band;
+  int begin, end;
+  int full_lo, full_hi;
+  __device__ __forceinline__ bool masked(int n, int block_n) const {
+    return !(n * block_n >= full_lo && (n + 1) * block_n <= full_hi);
+  }
+};
+
+__device__ __forceinline__ KeyBlocks key_blocks(const flash::FlashParams& p, const Sequence& s,
+                                                int m0, int rows, int block_n) {
+  KeyBlocks r;
+  r.band = flash::Band{p.bottom_right ? static_cast<long long>(s.k_len) - s.q_len : 0LL,
+                       p.window_left, p.window_right, s.k_len};
+  const int first = m0, last = m0 + rows - 1;
+  const int lo = r.band.lo(first), hi = r.band.hi(last);
+  r.begin = lo / block_n;
+  r.end = hi > lo ? (hi + block_n - 1) / block_n : r.begin;
+  r.full_lo = r.band.lo(last);
+  r.full_hi = r.band.hi(first);
+  return r;
+}
+
+}  // namespace attend::flash3

@@ -1,0 +1,47 @@
+// Tile shapes and shared-memory plan per head dim. A block is one producer warpgroup and two
+// consumer warpgroups of 64 query rows each; K and V tiles of kBlockN keys pass through
+// kStages slots each. Register use per consumer thread grows with kBlockN/2 (scores) +
+// kBlockN/4 (P) + kHeadDim/2 (output); shared memory with kStages · 2 · kBlockN · kHeadDim.
+#pragma once
+
+namespace attend::flash3 {
+
+constexpr int kConsumerWarpgroups = 2;
+constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);
+constexpr int kBlockM = 64 * kConsumerWarpgroups;
+// setmaxnreg budgets: the producer needs few; 40 + 2 · 232 = 504 <= 65536 / 128.
+constexpr int kProducerRegisters = 40;
+constexpr int kConsumerRegisters = 232;
+
+template <int kHeadDim>
+struct Tiles;
+
+template <int N, int Stages>
+struct TileShape {
+  static constexpr int kBlockN = N;
+  static constexpr int kStages = Stages;
+};
+
+template <>
+struct Tiles<64> : TileShape<128, 4> {};
+template <>
+struct Tiles<128> : TileShape<128, 2> {};
+template <>
+struct Tiles<256> : TileShape<64, 2> {};
+
+// Byte offsets in the (1024-byte aligned) dynamic shared memory of one block.
+template <int kD>
+struct SmemPlan {
+  static constexpr int kQBytes = kBlockM * kD * 2;
+  static constexpr int kKVBytes = Tiles<kD>::kBlockN * kD * 2;  // one K or V slot
+  static constexpr int kQ = 0;
+  static constexpr int kK = kQ + kQBytes;
+  static constexpr int kV = kK + Tiles<kD>::kStages * kKVBytes;
+  static constexpr int kBarriers = kV + Tiles<kD>::kStages * kKVBytes;
+  static constexpr int kBarrierCount = 2 + 4 * Tiles<kD>::kStages;
+  static constexpr int kBytes = kBarriers + kBarrierCount * 8;
+  static constexpr int kAlloc = kBytes + 1024;  // room to align the base
+  static_assert(kAlloc <= 227 * 1024, "flash3 tile plan exceeds shared memory");
+};
+
+}  // namespace attend::flash3
