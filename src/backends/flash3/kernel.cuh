@@ -57,6 +57,10 @@ struct Shared {
   __device__ __forceinline__ unsigned char* v(int slot) const {
     return base + Plan::kV + slot * Plan::kKVBytes;
   }
+  // Where the output tile is staged: its own buffer, or the Q tile's rows.
+  __device__ __forceinline__ unsigned char* o() const {
+    return base + (Tiles<kD>::kSeparateOutput ? Plan::kO : Plan::kQ);
+  }
   __device__ __forceinline__ Bars& bars() const {
     return *reinterpret_cast<Bars*>(base + Plan::kBarriers);
   }
@@ -103,7 +107,8 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
       load_kv(tv, v_ring, bars.v_full, bars.v_empty, &Shared<kD>::v, n);
     };
 
-    // The first K block goes before Q: Q's slot frees only when the last tile's output left.
+    // The first K block goes before Q, whose slot may free late (after the last tile's S, or
+    // its output store).
     if (keys.begin < keys.end) load_k(keys.end - 1);
     barrier_wait(&bars.q_empty, q_phase ^ 1);
     barrier_arrive_expect(&bars.q_full, SmemPlan<kD>::kQBytes);
@@ -165,6 +170,14 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     __syncwarp();
     if (lane == 0) barrier_arrive(&empty[ring.slot]);
     ring.advance();
+  };
+  // With its own output buffer, Q frees after the tile's last S (one arrival per warp).
+  constexpr bool kSeparateOutput = Tiles<kD>::kSeparateOutput;
+  auto release_q_early = [&] {
+    if constexpr (kSeparateOutput) {
+      __syncwarp();
+      if (lane == 0) barrier_arrive(&bars.q_empty);
+    }
   };
 
   for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
@@ -228,6 +241,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         weights_to_operand<T, kN>(sc, pw);
       }
 
+      release_q_early();
       rescale_output<kD, kN>(o, st);
       barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
       named_sync(my_turn, kTurnThreads);
@@ -238,9 +252,11 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       wgmma_wait<0>();
       fence_operands(o);
       release(bars.v_empty, v_ring);
+    } else {
+      release_q_early();
     }
 
-    // Epilogue: normalise, write the LSE, stage O over this warpgroup's Q rows, store it.
+    // Epilogue: normalise, write the LSE, stage O (this warpgroup's 64 rows), store it.
     constexpr float kLn2 = 0.69314718055994530942f;
     float inv[2];
 #pragma unroll
@@ -254,14 +270,17 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
             sum == 0.f ? -INFINITY : (st.max[half] + __log2f(sum)) * kLn2;
       }
     }
-    named_sync(epilogue, 128);  // every warp's last GEMM has finished reading these Q rows
+    // The staging rows are free once the last tile's store has read them (own buffer) or every
+    // warp's last GEMM has read the Q rows under them (staged over Q).
+    if (kSeparateOutput && tid == 0) tma_store_wait_read();
+    named_sync(epilogue, 128);
 #pragma unroll
     for (int nb = 0; nb < kD / 8; ++nb)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int r = warp * 16 + lane / 4 + 8 * half;  // row within the warpgroup's 64
         const int chunk = (nb % 8) ^ (r % 8);
-        unsigned char* at = sh.q() + (nb / 8) * kBlockM * kRowBytes + (cw * 64 + r) * kRowBytes +
+        unsigned char* at = sh.o() + (nb / 8) * kBlockM * kRowBytes + (cw * 64 + r) * kRowBytes +
                             chunk * 16 + (lane & 3) * 4;
         *reinterpret_cast<std::uint32_t*>(at) =
             flash::pack2<T>(o[nb * 4 + half * 2] * inv[half], o[nb * 4 + half * 2 + 1] * inv[half]);
@@ -273,12 +292,14 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       if (tid == 0) {
 #pragma unroll
         for (int c = 0; c < kPanels; ++c) {
-          tma_store(to, sh.q() + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols,
+          tma_store(to, sh.o() + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols,
                     out_row, w.h, w.b);
         }
         tma_store_commit();
-        tma_store_wait_read();
-        barrier_arrive(&bars.q_empty);
+        if constexpr (!kSeparateOutput) {
+          tma_store_wait_read();
+          barrier_arrive(&bars.q_empty);
+        }
       }
     } else {
       // Packed sequences: a TMA box would run on into the next sequence's rows, so the rows
@@ -288,14 +309,14 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       for (int idx = tid; idx < 64 * kChunks; idx += 128) {
         const int r = idx / kChunks, c = idx % kChunks;
         if (out_row + r < s.q_len && c * 8 < f.D) {
-          const unsigned char* at = sh.q() + (c / 8) * kBlockM * kRowBytes +
+          const unsigned char* at = sh.o() + (c / 8) * kBlockM * kRowBytes +
                                     (cw * 64 + r) * kRowBytes + ((c % 8) ^ (r % 8)) * 16;
           *reinterpret_cast<uint4*>(out + (s.q_start + out_row + r) * f.o_ss + c * 8) =
               *reinterpret_cast<const uint4*>(at);
         }
       }
       named_sync(epilogue, 128);
-      if (tid == 0) barrier_arrive(&bars.q_empty);
+      if (!kSeparateOutput && tid == 0) barrier_arrive(&bars.q_empty);
     }
   }
   if (tid == 0) tma_store_wait();
@@ -318,7 +339,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x == 0) {
     auto& bars = sh.bars();
     barrier_init(&bars.q_full, 1);
-    barrier_init(&bars.q_empty, kConsumerWarpgroups);
+    // Q frees per warp after its last S (own output buffer) or per warpgroup after its store.
+    barrier_init(&bars.q_empty, (Tiles<kD>::kSeparateOutput ? 4 : 1) * kConsumerWarpgroups);
     for (int i = 0; i < kStages; ++i) {
       barrier_init(&bars.k_full[i], 1);
       barrier_init(&bars.v_full[i], 1);

@@ -9,25 +9,30 @@ namespace attend::flash3 {
 constexpr int kConsumerWarpgroups = 2;
 constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);
 constexpr int kBlockM = 64 * kConsumerWarpgroups;
-// setmaxnreg budgets: the producer needs few; 40 + 2 · 232 = 504 <= 65536 / 128.
-constexpr int kProducerRegisters = 40;
-constexpr int kConsumerRegisters = 232;
+// setmaxnreg budgets: the producer needs few; 24 + 2 · 240 = 504 <= 65536 / 128.
+constexpr int kProducerRegisters = 24;
+constexpr int kConsumerRegisters = 240;
 
 template <int kHeadDim>
 struct Tiles;
 
-template <int N, int Stages>
+// kSeparateOutput: the output is staged in its own buffer, so a tile's Q slot frees as soon as
+// its last S = Q K^T is done and the next tile's Q load overlaps the last P V and the
+// epilogue. Where shared memory is short (D = 256) the output is staged over the tile's own Q
+// rows instead, and Q frees only after the output store has read them.
+template <int N, int Stages, bool SeparateOutput>
 struct TileShape {
   static constexpr int kBlockN = N;
   static constexpr int kStages = Stages;
+  static constexpr bool kSeparateOutput = SeparateOutput;
 };
 
 template <>
-struct Tiles<64> : TileShape<128, 4> {};
+struct Tiles<64> : TileShape<128, 4, true> {};
 template <>
-struct Tiles<128> : TileShape<128, 2> {};
+struct Tiles<128> : TileShape<128, 2, true> {};
 template <>
-struct Tiles<256> : TileShape<64, 2> {};
+struct Tiles<256> : TileShape<64, 2, false> {};
 
 // Byte offsets in the (1024-byte aligned) dynamic shared memory of one block.
 template <int kD>
@@ -37,7 +42,8 @@ struct SmemPlan {
   static constexpr int kQ = 0;
   static constexpr int kK = kQ + kQBytes;
   static constexpr int kV = kK + Tiles<kD>::kStages * kKVBytes;
-  static constexpr int kBarriers = kV + Tiles<kD>::kStages * kKVBytes;
+  static constexpr int kO = kV + Tiles<kD>::kStages * kKVBytes;  // == kQ without its own buffer
+  static constexpr int kBarriers = kO + (Tiles<kD>::kSeparateOutput ? kQBytes : 0);
   static constexpr int kBarrierCount = 2 + 4 * Tiles<kD>::kStages;
   static constexpr int kBytes = kBarriers + kBarrierCount * 8;
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base
