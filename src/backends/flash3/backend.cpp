@@ -9,6 +9,7 @@
 
 #include "attend/problem.hpp"
 #include "backends/builtin.hpp"
+#include "backends/flash/launch.hpp"
 #include "backends/flash3/launch.hpp"
 #include "backends/flash3/tiles.hpp"
 #include "core/cuda_devices.hpp"
@@ -80,10 +81,17 @@ class Flash3Backend : public Backend {
     if (p.dropout_p > 0) {
       sink.refuse(Code::dropout, "dropout", "0 (flash has dropout)", str(p.dropout_p));
     }
+    if (!sink.detailed()) return;
     const int kd = flash3::kernel_head_dim(p.D);
-    if (kd != p.D && kd != 0 && sink.detailed()) {
+    if (kd != p.D && kd != 0) {
       sink.note(str("head dim ", p.D, " runs on the ", kd,
                     "-wide kernel, zero-padded: it costs as much as D = ", kd));
+    }
+    const core::CudaDeviceInfo* dev = core::cuda_device(p.device.index);
+    if (dev != nullptr && flash3::prefers_split_kv(tiles, dev->sm_count, p.Sk) &&
+        flash::kernel_head_dim(p.D) != 0) {
+      sink.note(str(tiles, " query tiles for ", dev->sm_count,
+                    " SMs and ", p.Sk, " keys: runs flash's split-KV kernel"));
     }
   }
 

@@ -8,7 +8,7 @@ changing SHAPES; the output is committed.
 from pathlib import Path
 
 # (operand A source, N): "ss" reads A from shared memory, "rs" from registers.
-SHAPES = [("ss", 64), ("ss", 128), ("ss", 176), ("ss", 192), ("rs", 64), ("rs", 128), ("rs", 256)]
+SHAPES = [("ss", 64), ("ss", 128), ("rs", 64), ("rs", 128), ("rs", 256)]
 DTYPES = {"__nv_bfloat16": "bf16", "__half": "f16"}
 
 

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "attend/error.hpp"
+#include "backends/flash/launch.hpp"
 #include "backends/flash/lower.hpp"
 #include "backends/flash3/launch.hpp"
 #include "backends/flash3/maps.hpp"
@@ -87,6 +88,13 @@ struct HeadDims {
 
 void run(const Problem& pr) {
   if (pr.B == 0 || pr.Hq == 0 || pr.Sq == 0) return;
+  const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
+  const int sm_count = dev != nullptr ? dev->sm_count : 132;
+  const long long tiles = (pr.Sq + kBlockM - 1) / kBlockM * pr.Hq * pr.B;
+  if (prefers_split_kv(tiles, sm_count, pr.Sk) && flash::kernel_head_dim(pr.D) != 0) {
+    flash::run(pr);
+    return;
+  }
   const int kernel_dim = kernel_head_dim(pr.D);
   cuda::DeviceGuard guard(pr.device.index);
   const cudaStream_t stream = cuda::stream_of(pr);
@@ -121,9 +129,8 @@ void run(const Problem& pr) {
                   "out");
 
   p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
-  p.tiles = p.m_blocks * f.Hq * f.B;  // bounded by the backend's checks
-  const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
-  const int grid = std::min(p.tiles, dev != nullptr ? dev->sm_count : 132);
+  p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks
+  const int grid = std::min(p.tiles, sm_count);
 
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
   HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() {

@@ -50,4 +50,11 @@ struct SmemPlan {
   static_assert(kAlloc <= 227 * 1024, "flash3 tile plan exceeds shared memory");
 };
 
+// Problems with too few query tiles to fill the GPU and long key ranges go to flash's split-KV
+// kernel instead (flash3 has no split): fewer tiles than half the SMs, at least this many keys.
+constexpr long long kSplitKeysMin = 1024;
+constexpr bool prefers_split_kv(long long tiles, int sm_count, long long keys) {
+  return tiles * 2 <= sm_count && keys >= kSplitKeysMin;
+}
+
 }  // namespace attend::flash3

@@ -77,13 +77,9 @@ __device__ __forceinline__ void mma_ss(float (&d)[N / 2], std::uint64_t a, std::
                                        int accumulate) {
   if constexpr (N == 64) {
     wgmma_ss_n64<T>(d, a, b, accumulate);
-  } else if constexpr (N == 128) {
-    wgmma_ss_n128<T>(d, a, b, accumulate);
-  } else if constexpr (N == 176) {
-    wgmma_ss_n176<T>(d, a, b, accumulate);
   } else {
-    static_assert(N == 192, "no wgmma wrapper for this N");
-    wgmma_ss_n192<T>(d, a, b, accumulate);
+    static_assert(N == 128, "no wgmma wrapper for this N (add it to gen_wgmma.py)");
+    wgmma_ss_n128<T>(d, a, b, accumulate);
   }
 }
 
@@ -96,7 +92,7 @@ __device__ __forceinline__ void mma_rs(float (&d)[N / 2], const std::uint32_t (&
   } else if constexpr (N == 128) {
     wgmma_rs_n128<T>(d, a, b, 1);
   } else {
-    static_assert(N == 256, "no wgmma wrapper for this N");
+    static_assert(N == 256, "no wgmma wrapper for this N (add it to gen_wgmma.py)");
     wgmma_rs_n256<T>(d, a, b, 1);
   }
 }
