@@ -204,8 +204,8 @@ for candidate in "${COMPUTE_SANITIZER:-}" "$(command -v compute-sanitizer)" \
 done
 export sanitizer
 # Small problems that still cover several tiles, causal, GQA, split keys and packed sequences;
-# with "tests", also the GPU test program without its large shapes, graph captures, deliberate CUDA
-# errors, and cuda_math's chunking tests (minutes under racecheck).
+# with "tests", also the GPU test program without its large shapes (flash3's too), graph captures,
+# deliberate CUDA errors, and cuda_math's chunking tests (minutes under racecheck).
 small_runs() {
   local tool=$1 tests=${2:-} rc=0
   # No leak check: the stream workspace and the cuBLAS handles are caches that live as long as
@@ -225,7 +225,7 @@ small_runs() {
     --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
   if [ -n "$tests" ]; then
     "$sanitizer" "${args[@]}" "$build/tests/gpu_tests" \
-      --gtest_filter="${GPU_SANITIZE_FILTER:--*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*}" || rc=1
+      --gtest_filter="${GPU_SANITIZE_FILTER:--*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*:Flash3.*}" || rc=1
   fi
   return $rc
 }

@@ -143,4 +143,4 @@ def test_flux_on_the_gpu_matches_native_in_bf16(count_attend_calls):
     assert rel_err(routed, native) < 2e-2
     assert rel_err(routed, reference) < 2e-2
     q = torch.randn(2, 1101, 4, 128, device="cuda", dtype=torch.bfloat16)
-    assert attend.explain(q, q, q).chosen == "flash"  # what "auto" ran above
+    assert attend.explain(q, q, q).chosen in ("flash3", "flash")  # what "auto" ran above

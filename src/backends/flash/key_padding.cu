@@ -70,6 +70,15 @@ __global__ void __launch_bounds__(kScanThreads) cu_seqlens_kernel(KeyPacking kp)
     if (b < kp.B) kp.cu_k[b + 1] = carry + inclusive;
     carry += total;
   }
+  // The rows after the last sequence: TMA-fed kernels (flash3) read whole key blocks, and a
+  // block that runs past the end multiplies P = 0 by these rows of V. Zeros, not leftover
+  // workspace bytes that could be NaN.
+  constexpr std::int64_t kTailRows = 256;  // the widest key block of any kernel
+  const int row_chunks = kp.Hkv * kp.D * kp.element_bytes / 16;
+  const std::int64_t end = min(static_cast<std::int64_t>(kp.B) * kp.Sk, carry + kTailRows);
+  for (std::int64_t i = carry * row_chunks + threadIdx.x; i < end * row_chunks; i += blockDim.x) {
+    reinterpret_cast<uint4*>(kp.v_packed)[i] = make_uint4(0, 0, 0, 0);
+  }
 }
 
 // Block (j, b): copies key j of sequence b, all heads of K and V, to its packed row.
