@@ -5,8 +5,8 @@
 
 #include "backends/flash/kernels.hpp"
 #include "backends/flash/lower.hpp"
-#include "cuda/runtime.hpp"
 #include "cuda/check.hpp"
+#include "cuda/runtime.hpp"
 
 namespace attend::flash {
 namespace {
@@ -161,4 +161,3 @@ void pack_padded_keys(const Problem& pr, FlashParams& p, void* workspace, cudaSt
 }
 
 }  // namespace attend::flash
-

@@ -19,7 +19,6 @@ std::size_t key_packing_bytes(const Problem& problem);
 
 // Packs the keys each sequence's mask keeps into `workspace` (key_packing_bytes of it) and
 // points p's K, V and cu_k at the packed sequences.
-void pack_padded_keys(const Problem& problem, FlashParams& p, void* workspace,
-                      cudaStream_t stream);
+void pack_padded_keys(const Problem& problem, FlashParams& p, void* workspace, cudaStream_t stream);
 
 }  // namespace attend::flash

@@ -44,6 +44,7 @@ class Flash3Backend : public Backend {
 
   std::string_view id() const noexcept override { return "flash3"; }
   std::string_view family() const noexcept override { return "flash"; }
+  std::vector<std::string> aliases() const override { return {"_flash_3", "_flash_3_hub"}; }
   std::string_view description() const noexcept override {
     return "CUDA Hopper kernels, sm_90: wgmma tensor cores, TMA loads and stores on mbarriers, "
            "a producer warp and two ping-ponging consumer warpgroups, persistent tile schedule";
@@ -90,8 +91,8 @@ class Flash3Backend : public Backend {
     const core::CudaDeviceInfo* dev = core::cuda_device(p.device.index);
     if (dev != nullptr && flash3::prefers_split_kv(tiles, dev->sm_count, p.Sk) &&
         flash::kernel_head_dim(p.D) != 0) {
-      sink.note(str(tiles, " query tiles for ", dev->sm_count,
-                    " SMs and ", p.Sk, " keys: runs flash's split-KV kernel"));
+      sink.note(str(tiles, " query tiles for ", dev->sm_count, " SMs and ", p.Sk,
+                    " keys: runs flash's split-KV kernel"));
     }
   }
 
@@ -115,6 +116,7 @@ class Flash3VarlenBackend final : public Flash3Backend {
     caps_.key_padding_mask = true;
   }
   std::string_view id() const noexcept override { return "flash3_varlen"; }
+  std::vector<std::string> aliases() const override { return {"_flash_varlen_3"}; }
   std::string_view description() const noexcept override {
     return "flash3 on packed sequences: THD with cu_seqlens, or dense tensors with a key-padding "
            "mask compacted on the device (any pattern: left, right, gaps)";

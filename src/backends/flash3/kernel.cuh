@@ -88,8 +88,7 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
     const int k_batch = f.cu_k != nullptr ? 0 : w.b;
 
     auto load_kv = [&](const CUtensorMap* map, Ring<kStages>& ring, std::uint64_t* full,
-                       std::uint64_t* empty, unsigned char* (Shared<kD>::*slot)(int) const,
-                       int n) {
+                       std::uint64_t* empty, unsigned char* (Shared<kD>::*slot)(int) const, int n) {
       barrier_wait(&empty[ring.slot], ring.phase ^ 1);
       barrier_arrive_expect(&full[ring.slot], SmemPlan<kD>::kKVBytes);
       unsigned char* dst = (sh.*slot)(ring.slot);
@@ -100,12 +99,8 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
       }
       ring.advance();
     };
-    auto load_k = [&](int n) {
-      load_kv(tk, k_ring, bars.k_full, bars.k_empty, &Shared<kD>::k, n);
-    };
-    auto load_v = [&](int n) {
-      load_kv(tv, v_ring, bars.v_full, bars.v_empty, &Shared<kD>::v, n);
-    };
+    auto load_k = [&](int n) { load_kv(tk, k_ring, bars.k_full, bars.k_empty, &Shared<kD>::k, n); };
+    auto load_v = [&](int n) { load_kv(tv, v_ring, bars.v_full, bars.v_empty, &Shared<kD>::v, n); };
 
     // The first K block goes before Q, whose slot may free late (after the last tile's S, or
     // its output store).
@@ -114,8 +109,8 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
     barrier_arrive_expect(&bars.q_full, SmemPlan<kD>::kQBytes);
 #pragma unroll
     for (int c = 0; c < kPanels; ++c) {
-      tma_load(sh.q() + c * kBlockM * kRowBytes, tq, &bars.q_full, c * kPanelCols,
-               s.q_start + m0, w.h, q_batch);
+      tma_load(sh.q() + c * kBlockM * kRowBytes, tq, &bars.q_full, c * kPanelCols, s.q_start + m0,
+               w.h, q_batch);
     }
     q_phase ^= 1;
     // Consumers take S(n - 1) before P V(n): K runs one block ahead of V.
@@ -266,7 +261,8 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       inv[half] = sum == 0.f ? 0.f : 1.f / sum;
       const int i = row0 + 8 * half;
       if (f.lse != nullptr && (lane & 3) == 0 && i < s.q_len) {
-        f.lse[w.b * f.lse_sb + w.h * f.lse_sh + static_cast<std::int64_t>(s.q_start + i) * f.lse_sq] =
+        f.lse[w.b * f.lse_sb + w.h * f.lse_sh +
+              static_cast<std::int64_t>(s.q_start + i) * f.lse_sq] =
             sum == 0.f ? -INFINITY : (st.max[half] + __log2f(sum)) * kLn2;
       }
     }
@@ -326,8 +322,10 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
 
 template <class T, int kD, bool kGeneral>
 __global__ void __launch_bounds__(kThreads, 1)
-    flash3_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
-                      const __grid_constant__ CUtensorMap tv, const __grid_constant__ CUtensorMap to,
+    flash3_fwd_kernel(const __grid_constant__ CUtensorMap tq,
+                      const __grid_constant__ CUtensorMap tk,
+                      const __grid_constant__ CUtensorMap tv,
+                      const __grid_constant__ CUtensorMap to,
                       const __grid_constant__ Flash3Params p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char smem_raw[];

@@ -64,14 +64,15 @@ CUtensorMap encode(const View& v, DType dtype, int box_rows, const char* what) {
   const cuuint32_t element_strides[4] = {1, 1, 1, 1};
   CUtensorMap map{};
   const CUresult r = tensor_map_encoder()(
-      &map, dtype == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-      4, const_cast<void*>(v.data), dims, strides, box, element_strides,
-      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      &map,
+      dtype == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4,
+      const_cast<void*>(v.data), dims, strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
       CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) {
-    throw Error(Code::runtime, core::str("attend: flash3 could not describe ", what,
-                                         " to TMA (cuTensorMapEncodeTiled returned ",
-                                         static_cast<int>(r), ")"));
+    throw Error(Code::runtime,
+                core::str("attend: flash3 could not describe ", what,
+                          " to TMA (cuTensorMapEncodeTiled returned ", static_cast<int>(r), ")"));
   }
   return map;
 }
@@ -117,16 +118,16 @@ void run(const Problem& pr) {
   HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() { block_n = Tiles<kD>::kBlockN; });
   if (block_n == 0) throw Error(Code::head_dim, "attend: flash3 has no kernel for this head dim");
   TensorMaps maps{};
-  maps.q = encode({f.q, pr.D, q_rows, pr.Hq, q_batches, f.q_ss, f.q_sh, f.q_sb}, pr.dtype,
-                  kBlockM, "q");
+  maps.q =
+      encode({f.q, pr.D, q_rows, pr.Hq, q_batches, f.q_ss, f.q_sh, f.q_sb}, pr.dtype, kBlockM, "q");
   if (k_rows > 0) {  // without keys no block is ever loaded (and the pointers may be null)
     maps.k = encode({f.k, pr.D, k_rows, pr.Hkv, k_batches, f.k_ss, f.k_sh, f.k_sb}, pr.dtype,
                     block_n, "k");
     maps.v = encode({f.v, pr.D, k_rows, pr.Hkv, k_batches, f.v_ss, f.v_sh, f.v_sb}, pr.dtype,
                     block_n, "v");
   }
-  maps.o = encode({f.out, pr.D, q_rows, pr.Hq, q_batches, f.o_ss, f.o_sh, f.o_sb}, pr.dtype, 64,
-                  "out");
+  maps.o =
+      encode({f.out, pr.D, q_rows, pr.Hq, q_batches, f.o_ss, f.o_sh, f.o_sb}, pr.dtype, 64, "out");
 
   p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
   p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks

@@ -48,8 +48,7 @@ __device__ __forceinline__ void barrier_wait(std::uint64_t* bar, std::uint32_t p
 // ---- TMA ------------------------------------------------------------------------------------
 
 __device__ __forceinline__ void prefetch_tensor_map(const CUtensorMap* map) {
-  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<std::uint64_t>(map))
-               : "memory");
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<std::uint64_t>(map)) : "memory");
 }
 // Copies the box at coordinates (c0, c1, c2, c3) of a 4-D tensor map into shared memory; the
 // bytes complete on `bar`. Elements outside the tensor arrive as zeros.
@@ -66,8 +65,8 @@ __device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, std:
 __device__ __forceinline__ void tma_store(const CUtensorMap* map, const void* src, int c0, int c1,
                                           int c2, int c3) {
   asm volatile(
-      "cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group [%0, {%2, %3, %4, %5}], [%1];\n" ::
-          "l"(reinterpret_cast<std::uint64_t>(map)),
+      "cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group [%0, {%2, %3, %4, %5}], "
+      "[%1];\n" ::"l"(reinterpret_cast<std::uint64_t>(map)),
       "r"(smem_u32(src)), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
       : "memory");
 }

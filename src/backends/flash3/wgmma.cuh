@@ -31,8 +31,8 @@ __device__ __forceinline__ std::uint64_t smem_descriptor(std::uint32_t address,
 // the reduction starting at column k0 (a multiple of 16). Rows step by atoms (stride 1024);
 // the leading offset is unused when the 16 columns lie inside one 128-byte row.
 __device__ __forceinline__ std::uint64_t k_major(std::uint32_t tile, int rows_per_panel, int k0) {
-  const std::uint32_t at = tile + (k0 / kPanelCols) * rows_per_panel * kRowBytes +
-                           (k0 % kPanelCols) * 2;
+  const std::uint32_t at =
+      tile + (k0 / kPanelCols) * rows_per_panel * kRowBytes + (k0 % kPanelCols) * 2;
   return smem_descriptor(at, 16, kAtomBytes);
 }
 
