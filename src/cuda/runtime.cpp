@@ -81,4 +81,14 @@ WorkspaceLease::WorkspaceLease(int device, cudaStream_t stream, std::size_t byte
   data_ = b.data;
 }
 
+void allow_shared_memory(const void* kernel, int bytes, std::atomic<std::uint64_t>& done) {
+  int device = 0;
+  ATTEND_CUDA_CHECK(cudaGetDevice(&device));
+  const std::uint64_t bit = std::uint64_t{1} << (device & 63);
+  if ((done.load(std::memory_order_acquire) & bit) != 0) return;
+  ATTEND_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  done.fetch_or(bit, std::memory_order_acq_rel);
+}
+
 }  // namespace attend::cuda

@@ -4,7 +4,9 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 #include "attend/problem.hpp"
@@ -47,6 +49,11 @@ class WorkspaceLease {
   std::unique_lock<std::mutex> lock_;
   void* data_ = nullptr;
 };
+
+// Lets `kernel` take `bytes` of dynamic shared memory on the current device (beyond 48 KB that
+// is an opt-in per kernel and device). `done` is the kernel's own bitmask of devices already
+// set, so the attribute call happens once per (kernel, device).
+void allow_shared_memory(const void* kernel, int bytes, std::atomic<std::uint64_t>& done);
 
 // Rounds a byte count up so that the next piece of a workspace starts 256-byte aligned.
 constexpr std::size_t align_up(std::size_t bytes, std::size_t to = 256) {

@@ -7,46 +7,12 @@
 #include <string>
 
 #include "attend/attend.hpp"
+#include "verdicts.hpp"
 
 namespace attend {
 namespace {
 
-void* fake_address(std::uintptr_t slot) {
-  return reinterpret_cast<void*>((slot + 1) << 36);
-}
-
-Params dense(std::int64_t D, DType dtype = DType::bf16) {
-  const Device gpu = Device::cuda(0);
-  Params p;
-  p.q = view(fake_address(0), dtype, gpu, {2, 64, 4, D});
-  p.k = view(fake_address(1), dtype, gpu, {2, 64, 4, D});
-  p.v = view(fake_address(2), dtype, gpu, {2, 64, 4, D});
-  p.out = view(fake_address(3), dtype, gpu, {2, 64, 4, D});
-  return p;
-}
-
-const Verdict& verdict(const Explanation& ex, std::string_view id) {
-  for (const Verdict& v : ex.verdicts) {
-    if (v.backend == id) return v;
-  }
-  static const Verdict none;
-  ADD_FAILURE() << id << " is not registered";
-  return none;
-}
-
-bool refuses_with(const Verdict& v, Code code) {
-  for (const Reason& r : v.reasons) {
-    if (r.code == code) return true;
-  }
-  return false;
-}
-
-bool has_note(const Verdict& v, std::string_view text) {
-  for (const std::string& n : v.notes) {
-    if (n.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
+using namespace testing_verdicts;
 
 TEST(Flash3Checks, PaddedHeadDimsAreANoteAndWideOnesRefused) {
   for (std::int64_t D : {8, 96, 200}) {

@@ -9,40 +9,12 @@
 
 #include "attend/attend.hpp"
 #include "backends/flash/launch.hpp"
+#include "verdicts.hpp"
 
 namespace attend {
 namespace {
 
-// Distinct, 16-byte aligned, never dereferenced.
-void* fake_address(std::uintptr_t slot) {
-  return reinterpret_cast<void*>((slot + 1) << 36);
-}
-
-Params dense(std::int64_t D, DType dtype = DType::bf16, std::int64_t S = 64) {
-  const Device gpu = Device::cuda(0);
-  Params p;
-  p.q = view(fake_address(0), dtype, gpu, {2, S, 4, D});
-  p.k = view(fake_address(1), dtype, gpu, {2, S, 4, D});
-  p.v = view(fake_address(2), dtype, gpu, {2, S, 4, D});
-  p.out = view(fake_address(3), dtype, gpu, {2, S, 4, D});
-  return p;
-}
-
-const Verdict& verdict(const Explanation& ex, std::string_view id) {
-  for (const Verdict& v : ex.verdicts) {
-    if (v.backend == id) return v;
-  }
-  static const Verdict none;
-  ADD_FAILURE() << id << " is not registered";
-  return none;
-}
-
-bool refuses_with(const Verdict& v, Code code) {
-  for (const Reason& r : v.reasons) {
-    if (r.code == code) return true;
-  }
-  return false;
-}
+using namespace testing_verdicts;
 
 TEST(FlashChecks, PaddedHeadDimIsANote) {
   // Just under the widest kernel of this build (builds may trim the instantiations).
@@ -52,9 +24,7 @@ TEST(FlashChecks, PaddedHeadDimIsANote) {
   for (std::string_view id : {"flash", "flash_varlen"}) {
     const Verdict& v = verdict(ex, id);
     EXPECT_FALSE(refuses_with(v, Code::head_dim)) << format_verdicts({v});
-    bool noted = false;
-    for (const std::string& n : v.notes) noted |= n.find("zero-padded") != std::string::npos;
-    EXPECT_TRUE(noted) << format_verdicts({v});
+    EXPECT_TRUE(has_note(v, "zero-padded")) << format_verdicts({v});
   }
 }
 

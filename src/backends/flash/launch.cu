@@ -21,14 +21,6 @@
 namespace attend::flash {
 namespace {
 
-template <int... kDims>
-struct HeadDims {
-  // Calls f.template operator()<kD>() for the compiled head dim equal to d.
-  template <class F>
-  static bool visit(int d, F&& f) {
-    return ((d == kDims ? (f.template operator()<kDims>(), true) : false) || ...);
-  }
-};
 using Compiled = HeadDims<ATTEND_FLASH_HEAD_DIM_LIST>;
 
 // Splitting the keys pays when the (row tile, head, batch) blocks cannot fill the GPU: pick

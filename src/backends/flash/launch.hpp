@@ -9,6 +9,16 @@
 
 namespace attend::flash {
 
+// Calls f.template operator()<kD>() for the kD of kDims equal to d; false when none is. Turns a
+// run-time head dim into the instantiation that serves it.
+template <int... kDims>
+struct HeadDims {
+  template <class F>
+  static bool visit(int d, F&& f) {
+    return ((d == kDims ? (f.template operator()<kDims>(), true) : false) || ...);
+  }
+};
+
 // Head dims with a compiled kernel, ascending. A build can trim them (ATTEND_FLASH_HEAD_DIMS).
 std::span<const int> compiled_head_dims();
 

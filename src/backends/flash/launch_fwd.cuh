@@ -9,6 +9,7 @@
 
 #include "backends/flash/kernel.cuh"
 #include "cuda/check.hpp"
+#include "cuda/runtime.hpp"
 
 namespace attend::flash {
 
@@ -21,16 +22,8 @@ template <class T, int kD, class C = TileConfig<kD>>
 void launch_fwd_tiles(const FlashParams& p, bool features, cudaStream_t stream) {
   constexpr int kSmem = smem_bytes<T, kD, C>();
   auto kernel = features ? flash_fwd_kernel<T, kD, true, C> : flash_fwd_kernel<T, kD, false, C>;
-  // Opting in to more than 48 KB of shared memory is per kernel and device; done once each.
   static std::atomic<std::uint64_t> opted_in[2] = {0, 0};
-  int device = 0;
-  ATTEND_CUDA_CHECK(cudaGetDevice(&device));
-  const std::uint64_t bit = std::uint64_t{1} << (device & 63);
-  if ((opted_in[features].load(std::memory_order_acquire) & bit) == 0) {
-    ATTEND_CUDA_CHECK(
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-    opted_in[features].fetch_or(bit, std::memory_order_acq_rel);
-  }
+  cuda::allow_shared_memory(reinterpret_cast<const void*>(kernel), kSmem, opted_in[features]);
   const dim3 grid((p.Sq + C::kBlockM - 1) / C::kBlockM, p.Hq * p.num_splits, p.B);
   kernel<<<grid, C::kThreads, kSmem, stream>>>(p);
   ATTEND_CUDA_CHECK_LAUNCH("flash_fwd_kernel");

@@ -87,11 +87,12 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
     const int q_batch = f.cu_q != nullptr ? 0 : w.b;  // packed tensors are one long sequence
     const int k_batch = f.cu_k != nullptr ? 0 : w.b;
 
+    // One K or V block into the ring's next slot (slots of one ring are kKVBytes apart).
     auto load_kv = [&](const CUtensorMap* map, Ring<kStages>& ring, std::uint64_t* full,
-                       std::uint64_t* empty, unsigned char* (Shared<kD>::*slot)(int) const, int n) {
+                       std::uint64_t* empty, unsigned char* slots, int n) {
       barrier_wait(&empty[ring.slot], ring.phase ^ 1);
       barrier_arrive_expect(&full[ring.slot], SmemPlan<kD>::kKVBytes);
-      unsigned char* dst = (sh.*slot)(ring.slot);
+      unsigned char* dst = slots + ring.slot * SmemPlan<kD>::kKVBytes;
 #pragma unroll
       for (int c = 0; c < kPanels; ++c) {
         tma_load(dst + c * kN * kRowBytes, map, &full[ring.slot], c * kPanelCols,
@@ -99,8 +100,8 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
       }
       ring.advance();
     };
-    auto load_k = [&](int n) { load_kv(tk, k_ring, bars.k_full, bars.k_empty, &Shared<kD>::k, n); };
-    auto load_v = [&](int n) { load_kv(tv, v_ring, bars.v_full, bars.v_empty, &Shared<kD>::v, n); };
+    auto load_k = [&](int n) { load_kv(tk, k_ring, bars.k_full, bars.k_empty, sh.k(0), n); };
+    auto load_v = [&](int n) { load_kv(tv, v_ring, bars.v_full, bars.v_empty, sh.v(0), n); };
 
     // The first K block goes before Q, whose slot may free late (after the last tile's S, or
     // its output store).
@@ -186,7 +187,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     float o[kD / 2];
 #pragma unroll
     for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
-    RowState<kN> st;
+    RowState st;
     st.reset();
     barrier_wait(&bars.q_full, q_phase);
     q_phase ^= 1;
@@ -200,12 +201,24 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         softmax_step<kN, kGeneral>(sc, st, f);
       };
 
+      // The GEMMs of one step, issued in this warpgroup's turn (K is waited for before the turn):
+      // S = Q K^T on the current K slot, O += P V on the current V slot.
+      auto issue_qk = [&] {
+        wgmma_fence();
+        gemm_qk<T, kD, kN>(sc, q_rows, smem_u32(sh.k(k_ring.slot)));
+        wgmma_commit();
+      };
+      auto issue_pv = [&] {
+        barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
+        wgmma_fence();
+        gemm_pv<T, kD, kN>(o, pw, smem_u32(sh.v(v_ring.slot)));
+        wgmma_commit();
+      };
+
       int n = keys.end - 1;
       barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
       named_sync(my_turn, kTurnThreads);
-      wgmma_fence();
-      gemm_qk<T, kD, kN>(sc, q_rows, smem_u32(sh.k(k_ring.slot)));
-      wgmma_commit();
+      issue_qk();
       named_arrive(next_turn, kTurnThreads);
       wgmma_wait<0>();
       fence_operands(sc);
@@ -216,14 +229,9 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       for (--n; n >= keys.begin; --n) {
         barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
         named_sync(my_turn, kTurnThreads);
-        wgmma_fence();
-        gemm_qk<T, kD, kN>(sc, q_rows, smem_u32(sh.k(k_ring.slot)));
-        wgmma_commit();
-        rescale_output<kD, kN>(o, st);
-        barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
-        wgmma_fence();
-        gemm_pv<T, kD, kN>(o, pw, smem_u32(sh.v(v_ring.slot)));
-        wgmma_commit();
+        issue_qk();
+        rescale_output<kD>(o, st);  // while S runs
+        issue_pv();
         named_arrive(next_turn, kTurnThreads);
         wgmma_wait<1>();  // S(n) is ready; P V(n + 1) may still run
         fence_operands(sc);
@@ -237,12 +245,9 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       }
 
       release_q_early();
-      rescale_output<kD, kN>(o, st);
-      barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
+      rescale_output<kD>(o, st);
       named_sync(my_turn, kTurnThreads);
-      wgmma_fence();
-      gemm_pv<T, kD, kN>(o, pw, smem_u32(sh.v(v_ring.slot)));
-      wgmma_commit();
+      issue_pv();
       named_arrive(next_turn, kTurnThreads);
       wgmma_wait<0>();
       fence_operands(o);

@@ -77,14 +77,6 @@ CUtensorMap encode(const View& v, DType dtype, int box_rows, const char* what) {
   return map;
 }
 
-template <int... kDims>
-struct HeadDims {
-  template <class F>
-  static bool visit(int d, F&& f) {
-    return ((d == kDims ? (f.template operator()<kDims>(), true) : false) || ...);
-  }
-};
-
 }  // namespace
 
 void run(const Problem& pr) {
@@ -97,6 +89,8 @@ void run(const Problem& pr) {
     return;
   }
   const int kernel_dim = kernel_head_dim(pr.D);
+  if (kernel_dim == 0)
+    throw Error(Code::head_dim, "attend: flash3 has no kernel for this head dim");
   cuda::DeviceGuard guard(pr.device.index);
   const cudaStream_t stream = cuda::stream_of(pr);
   Flash3Params p;
@@ -114,27 +108,25 @@ void run(const Problem& pr) {
   const std::int64_t q_rows = q_packed ? pr.total_q : pr.Sq;
   const std::int64_t k_rows = !k_packed ? pr.Sk : pr.varlen ? pr.total_k : pr.B * pr.Sk;
   const std::int64_t q_batches = q_packed ? 1 : pr.B, k_batches = k_packed ? 1 : pr.B;
-  int block_n = 0;
-  HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() { block_n = Tiles<kD>::kBlockN; });
-  if (block_n == 0) throw Error(Code::head_dim, "attend: flash3 has no kernel for this head dim");
   TensorMaps maps{};
   maps.q =
       encode({f.q, pr.D, q_rows, pr.Hq, q_batches, f.q_ss, f.q_sh, f.q_sb}, pr.dtype, kBlockM, "q");
-  if (k_rows > 0) {  // without keys no block is ever loaded (and the pointers may be null)
-    maps.k = encode({f.k, pr.D, k_rows, pr.Hkv, k_batches, f.k_ss, f.k_sh, f.k_sb}, pr.dtype,
-                    block_n, "k");
-    maps.v = encode({f.v, pr.D, k_rows, pr.Hkv, k_batches, f.v_ss, f.v_sh, f.v_sb}, pr.dtype,
-                    block_n, "v");
-  }
   maps.o =
       encode({f.out, pr.D, q_rows, pr.Hq, q_batches, f.o_ss, f.o_sh, f.o_sb}, pr.dtype, 64, "out");
-
   p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
   p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks
   const int grid = std::min(p.tiles, sm_count);
-
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
-  HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() {
+
+  flash::HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() {
+    // K and V boxes are the instantiation's key blocks. Without keys no block is ever loaded
+    // (and the pointers may be null).
+    if (k_rows > 0) {
+      maps.k = encode({f.k, pr.D, k_rows, pr.Hkv, k_batches, f.k_ss, f.k_sh, f.k_sb}, pr.dtype,
+                      Tiles<kD>::kBlockN, "k");
+      maps.v = encode({f.v, pr.D, k_rows, pr.Hkv, k_batches, f.v_ss, f.v_sh, f.v_sb}, pr.dtype,
+                      Tiles<kD>::kBlockN, "v");
+    }
     if (pr.dtype == DType::bf16) {
       launch_fwd<__nv_bfloat16, kD>(maps, p, general, grid, stream);
     } else {

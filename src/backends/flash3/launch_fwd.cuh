@@ -10,6 +10,7 @@
 #include "backends/flash3/kernel.cuh"
 #include "backends/flash3/maps.hpp"
 #include "cuda/check.hpp"
+#include "cuda/runtime.hpp"
 
 namespace attend::flash3 {
 
@@ -18,16 +19,8 @@ void launch_fwd(const TensorMaps& maps, const Flash3Params& p, bool general, int
                 cudaStream_t stream) {
   constexpr int kSmem = SmemPlan<kD>::kAlloc;
   auto kernel = general ? flash3_fwd_kernel<T, kD, true> : flash3_fwd_kernel<T, kD, false>;
-  // Opting in to more than 48 KB of shared memory is per kernel and device; done once each.
   static std::atomic<std::uint64_t> opted_in[2] = {0, 0};
-  int device = 0;
-  ATTEND_CUDA_CHECK(cudaGetDevice(&device));
-  const std::uint64_t bit = std::uint64_t{1} << (device & 63);
-  if ((opted_in[general].load(std::memory_order_acquire) & bit) == 0) {
-    ATTEND_CUDA_CHECK(
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-    opted_in[general].fetch_or(bit, std::memory_order_acq_rel);
-  }
+  cuda::allow_shared_memory(reinterpret_cast<const void*>(kernel), kSmem, opted_in[general]);
   kernel<<<grid, kThreads, kSmem, stream>>>(maps.q, maps.k, maps.v, maps.o, p);
   ATTEND_CUDA_CHECK_LAUNCH("flash3_fwd_kernel");
 }

@@ -17,7 +17,6 @@ using flash::fast_exp2;
 using flash::quad_max;
 using flash::quad_sum;
 
-template <int kN>
 struct RowState {
   float max[2];   // running max, scaled (log2 units)
   float sum[2];   // this thread's share of the running sum
@@ -64,7 +63,7 @@ __device__ __forceinline__ void transform_scores(float (&s)[kN / 2], const flash
 // and correction factor advance. kGeneral: the scores went through transform_scores; otherwise
 // they are raw q·k and the positive scale folds into the exponent's FMA.
 template <int kN, bool kGeneral>
-__device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState<kN>& st,
+__device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState& st,
                                              const flash::FlashParams& p) {
   const float scale = kGeneral ? 1.f : p.score_scale;
   st.rescale = false;
@@ -93,8 +92,8 @@ __device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState<kN>& s
 }
 
 // O *= corr row by row, skipped when no row of the warp changed its max (the factor is 1).
-template <int kD, int kN>
-__device__ __forceinline__ void rescale_output(float (&o)[kD / 2], const RowState<kN>& st) {
+template <int kD>
+__device__ __forceinline__ void rescale_output(float (&o)[kD / 2], const RowState& st) {
   if (!__any_sync(0xffffffffu, st.rescale)) return;
 #pragma unroll
   for (int i = 0; i < kD / 2; ++i) o[i] *= st.corr[(i / 2) % 2];

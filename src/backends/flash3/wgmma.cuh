@@ -45,15 +45,17 @@ __device__ __forceinline__ std::uint64_t mn_major(std::uint32_t tile, int rows_p
 
 // Registers the MMAs write or read must not be touched by other instructions between these
 // fences; the empty asm pins each value so the compiler cannot move accesses across them.
-template <int N>
-__device__ __forceinline__ void fence_operands(float (&r)[N]) {
+template <class R, int N>
+__device__ __forceinline__ void fence_operands(R (&r)[N]) {
+  static_assert(sizeof(R) == 4, "MMA operands are 32-bit registers");
 #pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
-template <int N>
-__device__ __forceinline__ void fence_operands(std::uint32_t (&r)[N]) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+  for (int i = 0; i < N; ++i) {
+    if constexpr (std::is_same_v<R, float>) {
+      asm volatile("" : "+f"(r[i])::"memory");
+    } else {
+      asm volatile("" : "+r"(r[i])::"memory");
+    }
+  }
 }
 
 // Before a batch of MMAs whose registers were written by ordinary instructions.
