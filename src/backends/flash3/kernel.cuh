@@ -78,11 +78,12 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
   std::uint32_t q_phase = 0;
   const flash::FlashParams& f = p.f;
   for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
-    const Tile w = tile_at(t, p);
-    const Sequence s = sequence_of(f, w.b);
-    const int m0 = w.m_block * kBlockM;
-    if (m0 >= s.q_len) continue;
-    const KeyBlocks keys = key_blocks(f, s, m0, min(kBlockM, s.q_len - m0), kN);
+    TileWork work;
+    if (!tile_work<kBlockM>(t, p, kN, work)) continue;
+    const Tile& w = work.w;
+    const Sequence& s = work.s;
+    const int m0 = work.m0;
+    const KeyBlocks& keys = work.keys;
     const int hk = w.h / f.group;
     const int q_batch = f.cu_q != nullptr ? 0 : w.b;  // packed tensors are one long sequence
     const int k_batch = f.cu_k != nullptr ? 0 : w.b;
@@ -177,11 +178,12 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
   };
 
   for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
-    const Tile w = tile_at(t, p);
-    const Sequence s = sequence_of(f, w.b);
-    const int m0 = w.m_block * kBlockM;
-    if (m0 >= s.q_len) continue;
-    const KeyBlocks keys = key_blocks(f, s, m0, min(kBlockM, s.q_len - m0), kN);
+    TileWork work;
+    if (!tile_work<kBlockM>(t, p, kN, work)) continue;
+    const Tile& w = work.w;
+    const Sequence& s = work.s;
+    const int m0 = work.m0;
+    const KeyBlocks& keys = work.keys;
     const int row0 = m0 + cw * 64 + warp * 16 + lane / 4;  // this thread's first row
 
     float o[kD / 2];

@@ -68,4 +68,25 @@ __device__ __forceinline__ KeyBlocks key_blocks(const flash::FlashParams& p, con
   return r;
 }
 
+// Everything the producer and the consumers derive from tile index t: its coordinates, its
+// sequence, its first query row and its key blocks. False when the tile lies past the end of
+// its sequence (a shorter packed sequence): nothing to do.
+struct TileWork {
+  Tile w;
+  Sequence s;
+  int m0;
+  KeyBlocks keys;
+};
+
+template <int kBlockRows>
+__device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int block_n,
+                                          TileWork& out) {
+  out.w = tile_at(t, p);
+  out.s = sequence_of(p.f, out.w.b);
+  out.m0 = out.w.m_block * kBlockRows;
+  if (out.m0 >= out.s.q_len) return false;
+  out.keys = key_blocks(p.f, out.s, out.m0, min(kBlockRows, out.s.q_len - out.m0), block_n);
+  return true;
+}
+
 }  // namespace attend::flash3
