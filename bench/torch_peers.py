@@ -24,15 +24,18 @@ from pathlib import Path
 
 from run_info import git_commit, log
 
-# The named workloads of src/support/workloads.cpp: name, B, Hq, Hkv, S, D, causal.
+# The named workloads of src/support/workloads.cpp: name, B, Hq, Hkv, S, D, causal, bias (an
+# additive (B, 1, S, S) bf16 attn_mask).
 WORKLOADS = [
-    ("flux", 1, 24, 24, 4608, 128, False),
-    ("sd3", 2, 24, 24, 4250, 64, False),
-    ("wan-480p", 1, 40, 40, 32760, 128, False),
-    ("llm-causal", 4, 32, 32, 4096, 128, True),
-    ("llm-gqa", 2, 32, 8, 8192, 128, True),
-    ("hd256", 4, 16, 16, 2048, 256, False),
-    ("hd64", 1, 16, 16, 16384, 64, False),
+    ("flux", 1, 24, 24, 4608, 128, False, False),
+    ("sd3", 2, 24, 24, 4250, 64, False, False),
+    ("wan-480p", 1, 40, 40, 32760, 128, False, False),
+    ("llm-causal", 4, 32, 32, 4096, 128, True, False),
+    ("llm-gqa", 2, 32, 8, 8192, 128, True, False),
+    ("hd256", 4, 16, 16, 2048, 256, False, False),
+    ("hd64", 1, 16, 16, 16384, 64, False, False),
+    ("flux-bias", 1, 24, 24, 4608, 128, False, True),
+    ("sd3-bias", 2, 24, 24, 4250, 64, False, True),
 ]
 BACKENDS = ["flash", "cudnn", "efficient", "math", "flex"]
 MATH_MAX_SCORE_BYTES = 4 << 30  # torch.math materialises B*H*Sq*Sk scores; beyond this, skip
@@ -42,7 +45,7 @@ BF16_TOLERANCE = 1e-2  # DESIGN §7
 
 
 def flops(w):
-    _, b, hq, _, s, d, causal = w
+    _, b, hq, _, s, d, causal, _ = w
     f = 4.0 * b * hq * s * s * d
     return f / 2 if causal else f
 
@@ -53,7 +56,7 @@ class Problem:
 
     def __init__(self, torch, w, device):
         self.torch = torch
-        self.name, self.B, self.Hq, self.Hkv, self.S, self.D, self.causal = w
+        self.name, self.B, self.Hq, self.Hkv, self.S, self.D, self.causal, bias = w
         self.gqa = self.Hq != self.Hkv
         self.flops = flops(w)
         gen = torch.Generator(device=device).manual_seed(1)
@@ -74,6 +77,11 @@ class Problem:
             self.copies.append(tuple(t.clone() for t in self.copies[0]))
         self.copy_bytes = copy_bytes
         self.l2 = l2
+        # One bias shared by every copy, as a model's would be.
+        self.bias = None
+        if bias:
+            self.bias = torch.randn(self.B, 1, self.S, self.S, device=device,
+                                    dtype=torch.bfloat16, generator=gen)
 
     def reference(self):
         """fp32 SDPA math on the first copy, in query chunks so that the scores fit."""
@@ -100,6 +108,8 @@ class Problem:
                         if self.causal:  # top-left: query i sees keys <= i
                             queries = torch.arange(start, stop, device=q.device)
                             mask = keys[None, :] <= queries[:, None]
+                        if self.bias is not None:
+                            mask = self.bias[b:b + 1, :, start:stop].float()
                         out[b:b + 1, :, start:stop] = F.scaled_dot_product_attention(
                             q[b:b + 1, :, start:stop], k[b:b + 1], v[b:b + 1], attn_mask=mask)
         finally:
@@ -122,6 +132,8 @@ def sdpa_runner(torch, backend, problem):
     kwargs = {"is_causal": problem.causal}
     if problem.gqa:
         kwargs["enable_gqa"] = True
+    if problem.bias is not None:
+        kwargs["attn_mask"] = problem.bias
 
     def run(q, k, v):
         with sdpa_kernel(kind):
@@ -137,6 +149,8 @@ def flex_runner(torch, problem, device):
     for limit in ("recompile_limit", "cache_size_limit"):  # one compile per workload shape
         if hasattr(dynamo.config, limit):
             setattr(dynamo.config, limit, 64)
+    if problem.bias is not None:
+        raise ValueError("flex: an additive bias tensor is not one of this harness's score_mods")
     compiled = torch.compile(flex_attention, dynamic=False)
     block_mask = None
     if problem.causal:
@@ -248,7 +262,7 @@ def main():
     total = len(args.workloads) * len(args.backend_list)
     step = 0
     for w in args.workloads:
-        name, b, hq, hkv, s, d, causal = w
+        name, b, hq, hkv, s, d, causal, _ = w
         log(f"{name} bf16: B{b} Hq{hq} Hkv{hkv} S{s} D{d}{' causal' if causal else ''} "
             f"({flops(w):.2e} FLOPs)")
         problem = Problem(torch, w, device)

@@ -4,7 +4,8 @@
 #             scripts/gpu-bundle.sh is unpacked first) and check that it loads, or build here
 #   test      ctest -L gpu, then `attend check --device cuda --quick`
 #   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
-#   bench     attend bench on flash3, flash, flash_varlen, cuda_math -> OUT/attend.json
+#   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, cuda_math
+#                                                                   -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
 #   diffusers bench/diffusers_step.py (a Flux-width transformer step, native vs attend)
 #                                                                   -> OUT/diffusers.json
@@ -141,7 +142,7 @@ verify_build() {
     return 1
   fi
   "$attend" --version || return 1
-  "$attend" list | grep -A1 -E '^(flash3|flash|flash_varlen|cuda_math) '
+  "$attend" list | grep -A1 -E '^(flash3|cudnn|flash|flash_varlen|efficient|cuda_math) '
   if ! "$attend" list | grep -A1 -E '^flash ' | grep -q 'available   yes'; then
     say "flash is not available here: see \`attend list\` above"
     return 1
@@ -151,6 +152,16 @@ verify_build() {
 attend=$build/tools/cli/attend
 export build attend root
 export -f say verify_build build_here shared_runtime_compiler
+
+# cuDNN for the cudnn backend: PyTorch's wheels carry it; a set ATTEND_CUDNN_LIBRARY wins.
+if [ -z "${ATTEND_CUDNN_LIBRARY:-}" ]; then
+  cudnn_lib=$("${python[@]}" -c 'import nvidia.cudnn as c, os
+print(os.path.join(list(c.__path__)[0], "lib", "libcudnn.so.9"))' 2>/dev/null)
+  if [ -f "$cudnn_lib" ]; then
+    export ATTEND_CUDNN_LIBRARY=$cudnn_lib
+    say "cuDNN: $cudnn_lib"
+  fi
+fi
 
 say "gpu-check: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null |
   head -n 1) -> $out"
@@ -223,6 +234,15 @@ small_runs() {
     --hq 3 -d 256 --window 100,20 --repeat 1 --warmup 0 || rc=1
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3_varlen \
     --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend efficient --sq 200 --sk 77 \
+    --hq 4 --hkv 2 -d 64 --mask bool --causal --lse --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend efficient --dtype fp32 \
+    --sq 70 --sk 45 --hq 2 -d 96 --mask additive --mask-shape B,1,1,Sk --lse --repeat 1 \
+    --warmup 0 || rc=1
+  if [ "$tool" = memcheck ]; then  # cuDNN's own kernels are not ours to race-check
+    "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend cudnn --sq 200 --sk 333 \
+      --hq 4 --hkv 2 -d 64 --causal --lse --repeat 1 --warmup 0 || rc=1
+  fi
   if [ -n "$tests" ]; then
     "$sanitizer" "${args[@]}" "$build/tests/gpu_tests" \
       --gtest_filter="${GPU_SANITIZE_FILTER:--*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*:Flash3.*}" || rc=1
@@ -245,7 +265,7 @@ fi
 
 if want bench; then
   # shellcheck disable=SC2086  # extra arguments are a list
-  step bench 300 "$attend" bench --device cuda --backend flash3,flash,flash_varlen,cuda_math \
+  step bench 300 "$attend" bench --device cuda --backend flash3,cudnn,flash,flash_varlen,efficient,cuda_math \
     --json "$out/attend.json" ${GPU_CHECK_BENCH_ARGS:-}
 fi
 if want peers; then

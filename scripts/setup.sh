@@ -33,6 +33,9 @@ if ! "$venv/bin/python" -c "import nanobind, numpy, pytest" 2>/dev/null; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
 fi
 
+# cuDNN's and cudnn-frontend's headers for the cudnn backend (PyPI wheels; nothing is linked).
+scripts/fetch-cudnn.sh
+
 jobs=$(nproc)
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DPython_EXECUTABLE="$PWD/$venv/bin/python" ${ATTEND_CMAKE_ARGS:-}

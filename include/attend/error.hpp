@@ -44,6 +44,7 @@ enum class Code : int {
   runtime,           // the kernel or library failed while running
   plugin,            // a run-time backend was refused
   usage,             // API misuse (e.g. popping a C API scope that was never pushed)
+  unsupported,       // the backend's library declines this combination (its message says why)
 };
 
 std::string_view code_name(Code c) noexcept;

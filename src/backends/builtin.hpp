@@ -14,5 +14,7 @@ std::shared_ptr<const Backend> make_flash();
 std::shared_ptr<const Backend> make_flash_varlen();
 std::shared_ptr<const Backend> make_flash3();
 std::shared_ptr<const Backend> make_flash3_varlen();
+std::shared_ptr<const Backend> make_cudnn();
+std::shared_ptr<const Backend> make_efficient();
 
 }  // namespace attend::backends

@@ -74,6 +74,8 @@ std::string_view code_name(Code c) noexcept {
       return "plugin";
     case Code::usage:
       return "usage";
+    case Code::unsupported:
+      return "unsupported";
   }
   return "?";
 }

@@ -14,6 +14,7 @@ struct Workload {
   std::string name;
   std::int64_t B, Hq, Hkv, S, D;
   bool causal;
+  bool bias = false;  // an additive (B, 1, S, S) attn_mask in the inputs' dtype
 };
 
 const std::vector<Workload>& workloads();

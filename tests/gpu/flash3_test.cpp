@@ -73,34 +73,12 @@ std::vector<ProblemSpec> varlen_specs() {
   return out;
 }
 
-void expect_matches_cuda_math(const std::string& backend, const std::vector<ProblemSpec>& specs) {
-  gpu_testing::require_available(backend);
-  if (::testing::Test::IsSkipped()) return;
-  int seed = 900;
-  for (ProblemSpec spec : specs) {
-    spec.seed = ++seed;
-    SCOPED_TRACE(spec.describe());
-    support::HostProblem host(spec);
-    support::DeviceProblem dev(host);
-    if (auto why = gpu_testing::refusal(dev.params(), backend)) {
-      ADD_FAILURE() << backend << " refuses " << spec.describe() << ": " << *why;
-      continue;
-    }
-    attention(dev.params(), "cuda_math");
-    const support::Output ref = dev.download();
-    dev.poison_outputs();
-    attention(dev.params(), backend);
-    const support::Comparison cmp = support::compare(host, dev.download(), ref);
-    EXPECT_TRUE(support::passes(cmp, spec.dtype)) << gpu_testing::describe(cmp);
-  }
-}
-
 TEST(Flash3, DenseMatchesCudaMath) {
-  expect_matches_cuda_math("flash3", dense_specs());
+  gpu_testing::expect_matches_cuda_math("flash3", dense_specs());
 }
 
 TEST(Flash3, PackedSequencesMatchCudaMath) {
-  expect_matches_cuda_math("flash3_varlen", varlen_specs());
+  gpu_testing::expect_matches_cuda_math("flash3_varlen", varlen_specs());
 }
 
 // Twice on the same inputs: the schedule is static and nothing is accumulated atomically, so the

@@ -67,6 +67,17 @@ inline std::optional<std::string> refusal(const Params& params, const std::strin
   return std::string("not registered");
 }
 
+// Whether `backend`'s verdict on `params` carries a note containing `text`.
+inline bool has_note(const Params& params, const std::string& backend, const std::string& text) {
+  for (const Verdict& v : explain(params, backend).verdicts) {
+    if (v.backend != backend) continue;
+    for (const std::string& n : v.notes) {
+      if (n.find(text) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
 // The CPU reference's output for a host problem.
 inline support::Output reference(const support::HostProblem& host) {
   support::Output ref = host.make_output();
@@ -79,6 +90,32 @@ inline std::string describe(const support::Comparison& c) {
   os << "rel_l2 " << c.rel_l2 << ", max_abs " << c.max_abs << ", NaN/unwritten " << c.nan
      << ", lse max_abs " << c.lse_max_abs << ", lse -inf/finite mismatches " << c.lse_mismatch;
   return os.str();
+}
+
+// `backend` against cuda_math on each spec (seeds numbered from `first_seed`), outputs poisoned
+// before the backend runs; a refusal fails. Skipped where the backend is unavailable.
+inline void expect_matches_cuda_math(const std::string& backend,
+                                     const std::vector<support::ProblemSpec>& specs,
+                                     int first_seed = 900) {
+  require_available(backend);
+  if (::testing::Test::IsSkipped()) return;
+  int seed = first_seed;
+  for (support::ProblemSpec spec : specs) {
+    spec.seed = ++seed;
+    SCOPED_TRACE(spec.describe());
+    support::HostProblem host(spec);
+    support::DeviceProblem dev(host);
+    if (auto why = refusal(dev.params(), backend)) {
+      ADD_FAILURE() << backend << " refuses " << spec.describe() << ": " << *why;
+      continue;
+    }
+    attention(dev.params(), "cuda_math");
+    const support::Output ref = dev.download();
+    dev.poison_outputs();
+    attention(dev.params(), backend);
+    const support::Comparison cmp = support::compare(host, dev.download(), ref);
+    EXPECT_TRUE(support::passes(cmp, spec.dtype)) << describe(cmp);
+  }
 }
 
 }  // namespace attend::gpu_testing

@@ -17,6 +17,15 @@ std::int64_t scaled_length(std::int64_t s, double factor) {
   return std::min(s, std::max(rounded, kMinSeq));
 }
 
+// A 4-D mask shape follows the problem's sizes after they change, keeping its broadcast dims.
+void fit_mask_shape(support::ProblemSpec& s) {
+  if (s.mask_shape.size() != 4) return;
+  const std::int64_t sizes[4] = {s.B, s.Hq, s.Sq, s.Sk};
+  for (int i = 0; i < 4; ++i) {
+    if (s.mask_shape[i] != 1) s.mask_shape[i] = sizes[i];
+  }
+}
+
 }  // namespace
 
 support::ProblemSpec workload_spec(const support::Workload& w, DType dtype) {
@@ -28,6 +37,10 @@ support::ProblemSpec workload_spec(const support::Workload& w, DType dtype) {
   s.D = w.D;
   s.causal = w.causal;
   s.dtype = dtype;
+  if (w.bias) {
+    s.mask = support::MaskKind::additive;
+    s.mask_shape = {w.B, 1, w.S, w.S};
+  }
   return s;
 }
 
@@ -45,6 +58,7 @@ support::ProblemSpec scale_to_flops(support::ProblemSpec s, double target) {
     s.Hkv = std::max<std::int64_t>(1, static_cast<std::int64_t>(target / per_kv_head));
     s.Hq = group * s.Hkv;
   }
+  fit_mask_shape(s);
   return s;
 }
 
@@ -56,6 +70,7 @@ support::ProblemSpec reduced_for_reference(const support::ProblemSpec& spec) {
   s.Hq = group * s.Hkv;
   s.Sq = std::min<std::int64_t>(s.Sq, 256);
   s.Sk = std::min<std::int64_t>(s.Sk, 256);
+  fit_mask_shape(s);
   return s;
 }
 

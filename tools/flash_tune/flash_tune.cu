@@ -89,7 +89,7 @@ void trial(const char* name, const support::Workload& w, const Buffers& b, __nv_
   const FlashParams p = params_for(w, b);
   const std::int64_t n = w.B * w.S * w.Hq * w.D;
   check(cudaMemset(b.out, 0xff, n * 2), "poison");
-  launch_fwd_tiles<__nv_bfloat16, kD, C>(p, false, nullptr);
+  launch_fwd_tiles<__nv_bfloat16, kD, C>(p, Variant::plain, nullptr);
   check(cudaDeviceSynchronize(), name);
   // Compare with the shipped tiles' output (bitwise equality is not expected: the key tiles
   // sum in a different order).
@@ -104,8 +104,8 @@ void trial(const char* name, const support::Workload& w, const Buffers& b, __nv_
     d2 += (a - r) * (a - r);
     r2 += r * r;
   }
-  const double median =
-      median_ms([&] { launch_fwd_tiles<__nv_bfloat16, kD, C>(p, false, nullptr); }, repeats);
+  const double median = median_ms(
+      [&] { launch_fwd_tiles<__nv_bfloat16, kD, C>(p, Variant::plain, nullptr); }, repeats);
   std::printf("%-34s %9.3f ms %8.1f TFLOP/s   vs shipped rel_l2 %.2e nan %lld\n", name, median,
               workload_flops(w) / median / 1e9, std::sqrt(d2 / r2), static_cast<long long>(nan));
 }
@@ -121,7 +121,7 @@ void split_trial(int splits, const support::Workload& w, const Buffers& b, int r
   check(cudaMalloc(&p.lse_partial, rows * 4), "malloc");
   const double median = median_ms(
       [&] {
-        launch_fwd_tiles<__nv_bfloat16, kD>(p, false, nullptr);
+        launch_fwd_tiles<__nv_bfloat16, kD>(p, Variant::plain, nullptr);
         launch_combine<__nv_bfloat16>(p, nullptr);
       },
       repeats);
@@ -175,9 +175,9 @@ int main(int argc, char** argv) {
   FlashParams p = params_for(*w, b);
   p.out = ref;
   if (w->D == 128)
-    launch_fwd_tiles<__nv_bfloat16, 128>(p, false, nullptr);
+    launch_fwd_tiles<__nv_bfloat16, 128>(p, Variant::plain, nullptr);
   else
-    launch_fwd_tiles<__nv_bfloat16, 64>(p, false, nullptr);
+    launch_fwd_tiles<__nv_bfloat16, 64>(p, Variant::plain, nullptr);
   check(cudaDeviceSynchronize(), "reference run");
   std::printf("flash_tune %s: B%lld Hq%lld Hkv%lld S%lld D%lld%s, bf16, median of %d\n",
               name.c_str(), (long long)w->B, (long long)w->Hq, (long long)w->Hkv, (long long)w->S,

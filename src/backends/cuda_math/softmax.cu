@@ -37,15 +37,6 @@ __device__ float block_reduce(float v, Op op, float* partial) {
   return v;
 }
 
-__device__ __forceinline__ float mask_term(const MaskRef& m, std::int64_t b, std::int64_t h,
-                                           std::int64_t i, std::int64_t j) {
-  const std::int64_t off = b * m.sb + h * m.sh + i * m.sq + j * m.sk;
-  if (m.dtype == DType::boolean) {
-    return static_cast<const std::uint8_t*>(m.data)[off] ? 0.0f : -INFINITY;
-  }
-  return load_float(m.data, m.dtype, off);
-}
-
 __global__ void softmax_rows(SoftmaxArgs a) {
   __shared__ float partial[32];
   const Geometry& g = a.g;

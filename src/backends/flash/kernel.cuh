@@ -8,12 +8,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "backends/flash/band.cuh"
 #include "backends/flash/params.hpp"
 #include "backends/flash/primitives.cuh"
 #include "backends/flash/tile_config.hpp"
 #include "common/philox.hpp"
+#include "cuda/elements.cuh"
 
 namespace attend::flash {
 
@@ -55,8 +57,70 @@ __device__ __forceinline__ void load_tile(T* tile, const T* src, int row_stride,
   }
 }
 
-// C: the tile shape (TileConfig<kD> unless a tuning build tries another).
-template <class T, int kD, bool kFeatures, class C = TileConfig<kD>>
+// One mask element as an additive term: bool false is -inf, other dtypes their value.
+template <class M>
+__device__ __forceinline__ float mask_value(M x) {
+  if constexpr (std::is_same_v<M, std::uint8_t>) {
+    return x != 0 ? 0.f : -INFINITY;
+  } else {
+    return cuda::to_float(x);
+  }
+}
+
+// Adds mask `m` (element type M, log2 units) to this warp's scores of key tile n0. Indices are
+// clamped into the sequence and the terms of rows and keys past it dropped (the band masks
+// them), so the loads need no branches.
+template <class M, int kMT, int kNT>
+__device__ __forceinline__ void add_mask(float (&s)[kMT][kNT][4], const MaskRef& m, int b, int h,
+                                         int row0, int n0, int q_len, int k_len, int lane) {
+  constexpr float kLog2e = 1.4426950408889634f;
+  const M* base = static_cast<const M*>(m.data) + b * m.sb + h * m.sh;
+#pragma unroll
+  for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const int i = row0 + mt * 16 + lane / 4 + hf * 8;
+      const M* row = base + min(i, q_len - 1) * m.sq;
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int j = n0 + nt * 8 + (lane & 3) * 2 + e;
+          const float t = mask_value(row[min(j, k_len - 1) * m.sk]);
+          s[mt][nt][hf * 2 + e] += i < q_len && j < k_len ? t * kLog2e : 0.f;
+        }
+    }
+}
+
+// attn_mask and key padding into this warp's scores; the dtype is chosen once per tile.
+template <int kMT, int kNT>
+__device__ __forceinline__ void add_mask_terms(float (&s)[kMT][kNT][4], const FlashParams& p, int b,
+                                               int h, int row0, int n0, int q_len, int k_len,
+                                               int lane) {
+  if (p.key_padding.data != nullptr) {
+    add_mask<std::uint8_t>(s, p.key_padding, b, h, row0, n0, q_len, k_len, lane);
+  }
+  const MaskRef& m = p.mask;
+  if (m.data == nullptr) return;
+  switch (m.dtype) {
+    case DType::boolean:
+      return add_mask<std::uint8_t>(s, m, b, h, row0, n0, q_len, k_len, lane);
+    case DType::f32:
+      return add_mask<float>(s, m, b, h, row0, n0, q_len, k_len, lane);
+    case DType::f16:
+      return add_mask<__half>(s, m, b, h, row0, n0, q_len, k_len, lane);
+    case DType::bf16:
+      return add_mask<__nv_bfloat16>(s, m, b, h, row0, n0, q_len, k_len, lane);
+    case DType::f64:
+      return add_mask<double>(s, m, b, h, row0, n0, q_len, k_len, lane);
+    default:
+      return;
+  }
+}
+
+// C: the tile shape (TileConfig<kD> unless a tuning build tries another). kMasks: attn_mask
+// and key padding are added to the scores (needs kFeatures, the general softmax; no dropout).
+template <class T, int kD, bool kFeatures, class C = TileConfig<kD>, bool kMasks = false>
 __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
     flash_fwd_kernel(const __grid_constant__ FlashParams p) {
   constexpr int kM = C::kBlockM, kN = C::kBlockN, kMT = C::kMTiles, kThreads = C::kThreads;
@@ -186,6 +250,10 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
             s[mt][nt][e] = softcap ? p.softcap_log2 * fast_tanh(x) : x;
           }
     }
+    if constexpr (kMasks) {
+      static_assert(kFeatures, "masks need the general softmax");
+      add_mask_terms(s, p, b, h, m0 + warp_row0, static_cast<int>(n0), q_len, k_len, lane);
+    }
     const bool masked = !(n0 >= full_lo && n0 + kN <= full_hi);
     if (masked) {
 #pragma unroll
@@ -243,7 +311,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
 
     // Dropout acts on the normalised weights: the sum above keeps every weight, the product
     // with V only the survivors (scaled by 1/(1-p) in the epilogue).
-    if (kFeatures && p.dropout_p > 0.f) {
+    if (kFeatures && !kMasks && p.dropout_p > 0.f) {
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt)
 #pragma unroll

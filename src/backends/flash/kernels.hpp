@@ -10,10 +10,17 @@
 
 namespace attend::flash {
 
+// Which code a kernel instantiation carries beyond the plain softmax.
+enum class Variant : int {
+  plain,     // positive scale folded into the exponent
+  features,  // any scale, softcap, dropout
+  masks,     // any scale and softcap, attn_mask and key padding added to the scores; no dropout
+};
+
 // Instantiated per head dim in the generated flash_hdim<D>.cu files; T is __half or
-// __nv_bfloat16. `features`: softcap or dropout code is compiled into the kernel.
+// __nv_bfloat16.
 template <class T, int kD>
-void launch_fwd(const FlashParams& p, bool features, cudaStream_t stream);
+void launch_fwd(const FlashParams& p, Variant variant, cudaStream_t stream);
 
 // Merges p.num_splits partial results into p.out (dtype T) and p.lse.
 template <class T>

@@ -42,16 +42,15 @@ int choose_splits(std::int64_t blocks, int key_tiles, int slots) {
 }
 
 template <class T>
-void dispatch(const FlashParams& p, int kernel_dim, bool features, cudaStream_t stream) {
+void dispatch(const FlashParams& p, int kernel_dim, Variant variant, cudaStream_t stream) {
   const bool found =
-      Compiled::visit(kernel_dim, [&]<int kD>() { launch_fwd<T, kD>(p, features, stream); });
+      Compiled::visit(kernel_dim, [&]<int kD>() { launch_fwd<T, kD>(p, variant, stream); });
   if (!found) throw Error(Code::head_dim, "attend: flash has no kernel for this head dim");
   if (p.num_splits > 1) launch_combine<T>(p, stream);
 }
 
-}  // namespace
-
-void run(const Problem& pr) {
+// `masks`: attn_mask and key padding go into the scores; otherwise key padding packs the keys.
+void launch(const Problem& pr, bool masks) {
   if (pr.B == 0 || pr.Hq == 0 || pr.Sq == 0) return;
   const int kernel_dim = kernel_head_dim(pr.D);
   cuda::DeviceGuard guard(pr.device.index);
@@ -59,7 +58,11 @@ void run(const Problem& pr) {
   FlashParams p = lower(pr);
 
   // Workspace: packed K/V for key padding; split-KV partials.
-  const bool pack_keys = pr.key_padding.present();
+  const bool pack_keys = !masks && pr.key_padding.present();
+  if (masks) {
+    p.mask = pr.mask;
+    p.key_padding = pr.key_padding;
+  }
   const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
   int block_m = 0, block_n = 0, blocks_per_sm = 0;
   Compiled::visit(kernel_dim, [&]<int kD>() {
@@ -95,12 +98,25 @@ void run(const Problem& pr) {
   }
 
   // The plain kernel folds a positive scale into its exponent; anything else takes the general one.
-  const bool features = pr.softcap > 0 || pr.dropout_p > 0 || !(pr.scale > 0);
+  const Variant variant = masks ? Variant::masks
+                          : pr.softcap > 0 || pr.dropout_p > 0 || !(pr.scale > 0)
+                              ? Variant::features
+                              : Variant::plain;
   if (pr.dtype == DType::bf16) {
-    dispatch<__nv_bfloat16>(p, kernel_dim, features, stream);
+    dispatch<__nv_bfloat16>(p, kernel_dim, variant, stream);
   } else {
-    dispatch<__half>(p, kernel_dim, features, stream);
+    dispatch<__half>(p, kernel_dim, variant, stream);
   }
+}
+
+}  // namespace
+
+void run(const Problem& pr) {
+  launch(pr, false);
+}
+
+void run_masked(const Problem& pr) {
+  launch(pr, true);
 }
 
 }  // namespace attend::flash

@@ -29,4 +29,8 @@ int kernel_head_dim(std::int64_t D);
 // dense with a key-padding mask, which is turned into per-sequence key lists on the device.
 void run(const Problem& problem);
 
+// Runs a dense problem with attn_mask and/or key padding added to the scores in the kernel
+// (the `efficient` backend's half-precision path): any mask dtype, broadcast and stride.
+void run_masked(const Problem& problem);
+
 }  // namespace attend::flash

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "attend/problem.hpp"
+
 namespace attend::flash {
 
 struct FlashParams {
@@ -39,6 +41,9 @@ struct FlashParams {
   float dropout_scale = 1.f;  // 1 / (1 - p)
   std::uint64_t dropout_seed = 0, dropout_offset = 0;
 
+  // Added to the scores by the masked variant (the `efficient` backend): attn_mask and key
+  // padding in (batch, head, query, key) strides, 0 strides broadcasting.
+  MaskRef mask, key_padding;
   // Split-KV: each of num_splits blocks per (row tile, head) covers a share of the key tiles
   // and writes normalised fp32 partials and their LSE; combine.cu merges them.
   int num_splits = 1;

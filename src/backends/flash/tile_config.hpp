@@ -33,4 +33,17 @@ struct TileConfig<192> : Tiles<128, 64, 8, 1> {};
 template <>
 struct TileConfig<256> : Tiles<128, 64, 8, 1> {};
 
+// The masks variant's tiles: a tile's mask terms are loaded beside its scores, so heads up to
+// 128 take one 16-row tile per warp to stay inside the register budget (two spill).
+template <int kHeadDim>
+struct MaskTileConfig : TileConfig<kHeadDim> {};
+template <>
+struct MaskTileConfig<32> : Tiles<64, 64, 4, 2> {};
+template <>
+struct MaskTileConfig<64> : Tiles<64, 64, 4, 2> {};
+template <>
+struct MaskTileConfig<96> : Tiles<64, 64, 4, 2> {};
+template <>
+struct MaskTileConfig<128> : Tiles<64, 64, 4, 2> {};
+
 }  // namespace attend::flash
