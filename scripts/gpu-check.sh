@@ -7,6 +7,8 @@
 #   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, cuda_math
 #                                                                   -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
+#   flex      bench_flex and bench/flex_peers.py (flex's masks beside torch.flex, compile path)
+#                                                                   -> OUT/flex-*.json
 #   diffusers bench/diffusers_step.py (a Flux-width transformer step, native vs attend)
 #                                                                   -> OUT/diffusers.json
 #   then      bench/merge_results.py                               -> OUT/<date>-<gpu>.json
@@ -15,7 +17,7 @@
 #   scripts/gpu-check.sh [OUT]         (default: $OUT, else gpu-out in the checkout)
 # The Python tests and diffusers_step use the build's package; wheels in .whl/
 # (scripts/fetch-wheels.sh: diffusers) are installed into the build first.
-# GPU_CHECK_STEPS=build,test,sanitize,bench,peers,diffusers picks steps; GPU_CHECK_BENCH_ARGS and
+# GPU_CHECK_STEPS=build,test,sanitize,bench,peers,flex,diffusers picks steps; GPU_CHECK_BENCH_ARGS and
 # GPU_CHECK_PEERS_ARGS add arguments (e.g. --workload flux,hd64); ATTEND_CMAKE_ARGS is passed
 # to a build made here.
 set -uo pipefail
@@ -32,7 +34,7 @@ else
   python=(env -u LD_LIBRARY_PATH python3)
 fi
 build=${ATTEND_BUILD_DIR:-build-gpu}
-steps=",${GPU_CHECK_STEPS:-build,test,sanitize,bench,peers,diffusers},"
+steps=",${GPU_CHECK_STEPS:-build,test,sanitize,bench,peers,flex,diffusers},"
 failures=()
 start=$(date +%s)
 
@@ -272,6 +274,10 @@ if want peers; then
   # shellcheck disable=SC2086  # extra arguments are a list
   step peers 420 "${python[@]}" bench/torch_peers.py --json "$out/torch.json" \
     ${GPU_CHECK_PEERS_ARGS:-}
+fi
+if want flex; then
+  step flex_attend 300 "$build/bench/bench_flex" "$out/flex-attend.json"
+  step flex_peers 420 "${python[@]}" bench/flex_peers.py --json "$out/flex-torch.json"
 fi
 
 if want diffusers; then

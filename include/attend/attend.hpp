@@ -3,6 +3,7 @@
 
 #include "attend/backend.hpp"
 #include "attend/error.hpp"
+#include "attend/flex.hpp"
 #include "attend/layer.hpp"
 #include "attend/params.hpp"
 #include "attend/problem.hpp"

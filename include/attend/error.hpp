@@ -45,6 +45,7 @@ enum class Code : int {
   plugin,            // a run-time backend was refused
   usage,             // API misuse (e.g. popping a C API scope that was never pushed)
   unsupported,       // the backend's library declines this combination (its message says why)
+  flex,              // a flex spec the backend cannot take, or one that is wrong (source, tensors)
 };
 
 std::string_view code_name(Code c) noexcept;

@@ -9,6 +9,8 @@
 
 namespace attend {
 
+struct FlexSpec;  // attend/flex.hpp
+
 // How q/k/v/out are laid out. B = batch, S = sequence, H = heads, D = head dim, T = total tokens.
 enum class Layout : std::uint8_t {
   BSHD,  // (B, S, H, D), the default (diffusers, FlashAttention)
@@ -64,6 +66,8 @@ struct Params {
   std::int64_t max_seqlen_k = 0;
 
   void* stream = nullptr;  // cudaStream_t for CUDA backends; nullptr = the default stream
+  // Programmable scores and masks (attend/flex.hpp); the spec must outlive the call.
+  const FlexSpec* flex = nullptr;
 };
 
 }  // namespace attend

@@ -67,6 +67,7 @@ struct Problem {
   std::uint64_t dropout_seed = 0, dropout_offset = 0;
 
   void* stream = nullptr;
+  const FlexSpec* flex = nullptr;  // programmable scores and masks, checked by resolve
 
   bool banded() const noexcept { return window_left >= 0 || window_right >= 0; }
   std::int64_t group() const noexcept { return Hkv > 0 ? Hq / Hkv : 1; }  // query heads per KV head

@@ -235,7 +235,7 @@ NB_MODULE(_attend, m) {
   m.def("data_checks_enabled", &data_checks_enabled);
   m.def("code_names", [] {
     nb::list out;
-    for (int c = 0; c <= static_cast<int>(Code::unsupported); ++c) {
+    for (int c = 0; c <= static_cast<int>(Code::flex); ++c) {
       out.append(std::string(code_name(static_cast<Code>(c))));
     }
     return out;

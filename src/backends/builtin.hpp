@@ -16,5 +16,6 @@ std::shared_ptr<const Backend> make_flash3();
 std::shared_ptr<const Backend> make_flash3_varlen();
 std::shared_ptr<const Backend> make_cudnn();
 std::shared_ptr<const Backend> make_efficient();
+std::shared_ptr<const Backend> make_flex();
 
 }  // namespace attend::backends

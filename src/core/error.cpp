@@ -76,6 +76,8 @@ std::string_view code_name(Code c) noexcept {
       return "usage";
     case Code::unsupported:
       return "unsupported";
+    case Code::flex:
+      return "flex";
   }
   return "?";
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "attend/flex.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
@@ -180,6 +181,19 @@ void evaluate(const Backend& backend, const Availability& availability, const Pr
   if (p.lse.present() && !c.lse) {
     sink.refuse(Code::lse, "lse output", "none", "requested");
     if (stop()) return;
+  }
+  if (p.flex != nullptr) {
+    const FlexSpec& f = *p.flex;
+    if (!(f.has_source() && c.flex_source) && !(f.has_callables() && c.flex_callables)) {
+      const std::string have = c.flex_source      ? "score_mod/mask_mod source"
+                               : c.flex_callables ? "score_fn/mask_fn callables"
+                                                  : "no flex spec";
+      const std::string got = f.has_source() && f.has_callables() ? "source and callables"
+                              : f.has_source()                    ? "source"
+                                                                  : "callables";
+      sink.refuse(Code::flex, "flex spec", have, got);
+      if (stop()) return;
+    }
   }
   backend.check(p, sink);
 }

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "attend/error.hpp"
+#include "attend/flex.hpp"
+#include "core/flex_names.hpp"
 #include "core/text.hpp"
 
 namespace attend::core {
@@ -281,6 +283,39 @@ void resolve_lse(const TensorView& l, Problem& p, Layout layout) {
   p.lse = {static_cast<float*>(l.data), l.strides[0], l.strides[1], l.strides[2]};
 }
 
+// A flex spec has something to run, and its tensors are named so its sources can read them: C++
+// identifiers, distinct, not the names the functions take, on the problem's device.
+void resolve_flex(const FlexSpec& spec, Problem& p) {
+  if (!spec.has_source() && !spec.has_callables()) {
+    fail(Code::flex, "the flex spec has no score_mod/mask_mod source and no score_fn/mask_fn");
+  }
+  if (spec.tensors.size() > kMaxFlexTensors) {
+    fail(Code::flex,
+         str("a flex spec takes at most ", kMaxFlexTensors, " tensors, got ", spec.tensors.size()));
+  }
+  for (std::size_t i = 0; i < spec.tensors.size(); ++i) {
+    const FlexTensor& t = spec.tensors[i];
+    if (!is_flex_identifier(t.name)) {
+      fail(Code::flex, str("flex tensor name '", t.name,
+                           "' must be a C++ identifier other than score, b, h, q_idx, kv_idx"));
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (spec.tensors[j].name == t.name) fail(Code::flex, str("flex tensor '", t.name, "' twice"));
+    }
+    const std::string what = str("flex tensor '", t.name, "'");
+    if (!t.tensor.present()) fail(Code::flex, str(what, " is absent"));
+    if (t.tensor.rank < 0 || t.tensor.rank > kMaxRank || size_of(t.tensor.dtype) == 0) {
+      fail(Code::flex, str(what, " has an unknown rank or dtype"));
+    }
+    if (t.tensor.dtype == DType::f64) fail(Code::flex, str(what, ": f64 is not readable, use f32"));
+    // Tensors serve the device sources; CPU callables capture what they read themselves.
+    if (p.device.kind != DeviceKind::cuda) continue;
+    require_same_device(t.tensor, what.c_str(), p.device);
+    check_storage(t.tensor, what.c_str(), false);
+  }
+  p.flex = &spec;
+}
+
 }  // namespace
 
 Problem resolve(const Params& prm) {
@@ -427,6 +462,7 @@ Problem resolve(const Params& prm) {
     check_storage(prm.lse, "lse", true);
   }
   require_outputs_apart(prm);
+  if (prm.flex != nullptr) resolve_flex(*prm.flex, p);
   return p;
 }
 

@@ -1,10 +1,11 @@
-// The kv loop of one q tile: for each kv tile in the tile's visible range, S = Q K^T, softcap,
-// masks, online softmax, P V into the running output. kv tiles lie on a fixed grid of the
-// sequence (so bf16 row pairs line up with the packed panels). Tiles outside the band are never
-// visited; tiles that every row of the q tile sees in full skip the band masking; on the others
-// (the causal diagonal, window edges) each group of query lanes multiplies only the keys that
-// one of its queries sees. A kv tile whose V has an inf or a NaN takes a slower path so that
-// only keys of non-zero weight reach the output, as in the reference.
+// The kv loop of one q tile: for each kv tile in the tile's visible range, S = Q K^T, softcap or
+// the flex callables, masks, online softmax, P V into the running output. kv tiles lie on a
+// fixed grid of the sequence (so bf16 row pairs line up with the packed panels). Tiles outside
+// the band are never visited; tiles that every row of the q tile sees in full skip the band
+// masking; on the others (the causal diagonal, window edges) each group of query lanes
+// multiplies only the keys that one of its queries sees. A kv tile whose V has an inf or a NaN
+// takes a slower path so that only keys of non-zero weight reach the output, as in the
+// reference.
 // Written once over the ISA's Simd and a math Mode; instantiated per ISA namespace.
 #pragma once
 
@@ -192,6 +193,7 @@ void attend_kv(const KernelArgs& a, const QTile& t) noexcept {
     score_tile<typename Mode::Dot, Shape>(Mode::k_tile(a, t, j0), a.k_ld, qt, ld, score_depth,
                                           n_vecs, a.score_factor, s, ld, span);
     if (a.softcap_log2 != 0.0f) softcap_tile(s, ld, n, n_vecs, a.softcap_log2);
+    if (a.flex) apply_flex_tile(a, t, j0, n, s, ld);
     if (a.has_mask) add_mask_tile(a, t, j0, n, s, ld);
     if (in_band) {
       softmax_tile<false>(s, ld, n, n_vecs, j0, lo, hi, m, l, alpha);

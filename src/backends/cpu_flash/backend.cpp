@@ -11,6 +11,7 @@
 #include "backends/builtin.hpp"
 #include "backends/cpu_flash/driver.hpp"
 #include "backends/cpu_flash/isa.hpp"
+#include "core/text.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,6 +36,7 @@ class CpuFlashBackend final : public Backend {
     caps_.deterministic = true;  // one thread per q tile, kv tiles in a fixed order
     caps_.backward = false;
     caps_.any_strides = true;
+    caps_.flex_callables = true;  // score_fn / mask_fn, applied to each tile of scores
   }
 
   std::string_view id() const noexcept override { return "cpu_flash"; }
@@ -65,6 +67,7 @@ class CpuFlashBackend final : public Backend {
       sink.refuse(Code::overflow, "sequence length", "<= " + std::to_string(kMax),
                   std::to_string(p.Sq > kMax ? p.Sq : p.Sk));
     }
+    if (p.flex != nullptr) check_flex(p, sink);
   }
 
   void run(const Problem& problem) const override {
@@ -72,6 +75,20 @@ class CpuFlashBackend final : public Backend {
   }
 
  private:
+  // What is not combined with flex callables: a softcap is one line of score_fn (and the order of
+  // the two would be ambiguous); dropout is a training feature, and flex here is forward only.
+  static void check_flex(const Problem& p, ReasonSink& sink) {
+    if (p.softcap > 0) {
+      sink.refuse(Code::flex, "softcap with a flex spec",
+                  "softcap 0: write cap * tanh(score / cap) in score_fn",
+                  core::str("softcap ", p.softcap));
+    }
+    if (p.dropout_p > 0) {
+      sink.refuse(Code::flex, "dropout with a flex spec", "dropout_p 0",
+                  core::str("dropout_p ", p.dropout_p));
+    }
+  }
+
   Capabilities caps_;
 };
 

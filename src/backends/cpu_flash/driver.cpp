@@ -10,10 +10,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <new>
 #include <vector>
 
+#include "attend/flex.hpp"
+#include "backends/cpu_flash/flex_tile.hpp"
 #include "backends/cpu_flash/kernel_interface.hpp"
 #include "common/visibility.hpp"
 
@@ -75,7 +78,7 @@ ScratchLayout make_layout(const Problem& p, const IsaKernel& k) {
   return L;
 }
 
-KernelArgs make_args(const Problem& p, const IsaKernel& k) {
+KernelArgs make_args(const Problem& p, const IsaKernel& k, FlexState* flex) {
   KernelArgs a;
   a.problem = &p;
   a.elem = elem_of(p.dtype);
@@ -86,11 +89,14 @@ KernelArgs make_args(const Problem& p, const IsaKernel& k) {
   if (p.softcap > 0) {
     a.score_factor = static_cast<float>(p.scale / p.softcap);
     a.softcap_log2 = static_cast<float>(p.softcap * kLog2e);
+  } else if (flex != nullptr) {
+    a.score_factor = static_cast<float>(p.scale);  // score_fn takes natural units
   } else {
     a.score_factor = static_cast<float>(p.scale * kLog2e);
   }
   a.has_mask = p.mask.present() || p.key_padding.present();
   a.dropout = p.dropout_p > 0;
+  a.flex = flex;
   // Panel rows rounded to 64 bytes (16 operands of 4 bytes).
   a.k_ld = round_up(k.math == Math::bf16_dot ? (p.D + 1) / 2 : p.D, 16);
   a.v_ld = round_up(p.Dv, 16);
@@ -237,7 +243,10 @@ void attend_tiles(const KernelArgs& a, const IsaKernel& kernel, const std::vecto
 void run(const Problem& p) {
   if (p.B == 0 || p.Sq == 0 || p.Hq == 0 || p.Dv == 0) return;
   const IsaKernel& kernel = choose_kernel(selected_isa(), p.dtype);
-  const KernelArgs args = make_args(p, kernel);
+  FlexState flex;
+  const bool has_flex = p.flex != nullptr && p.flex->has_callables();
+  flex.spec = p.flex;
+  const KernelArgs args = make_args(p, kernel, has_flex ? &flex : nullptr);
 
   // Chunks of consecutive (sequence, kv head) panels whose packed K/V fit the budget (a chunk
   // holds at least one panel). Offsets first; pointers once the buffer exists.
@@ -294,6 +303,7 @@ void run(const Problem& p) {
     const std::vector<QTile> work = make_work(p, args, panels);
     attend_tiles(args, kernel, work, scratch,
                  std::max(1, std::min(threads, static_cast<int>(work.size()))));
+    if (flex.failed.load()) std::rethrow_exception(flex.error);  // a callable threw
   }
 }
 

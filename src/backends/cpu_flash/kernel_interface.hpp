@@ -36,6 +36,8 @@ struct ScratchLayout {
   std::size_t total = 0;
 };
 
+struct FlexState;  // flex_tile.hpp: a FlexSpec's callables, only ever passed along here
+
 // Everything constant over one call.
 struct KernelArgs {
   const Problem* problem = nullptr;
@@ -44,12 +46,14 @@ struct KernelArgs {
   int lanes = 1;              // SIMD width in fp32 lanes; q tiles are padded to a multiple of it
   int q_tile = 0;             // queries per tile (a multiple of lanes)
   int kv_tile = 0;            // keys per tile (even)
-  float score_factor = 1.0f;  // multiplies q.k: scale*log2(e), or scale/softcap with softcap
+  float score_factor = 1.0f;  // multiplies q.k: scale*log2(e), scale/softcap with softcap,
+                              // scale with flex (apply_flex_tile moves scores to log2 units)
   float softcap_log2 = 0.0f;  // softcap*log2(e); 0 = no softcap
   bool has_mask = false;      // attn_mask or key padding present
   bool dropout = false;
-  std::int64_t k_ld = 0;  // packed K row length, in 4-byte operands (float, or bf16 pair)
-  std::int64_t v_ld = 0;  // packed V row length, in 4-byte operands
+  FlexState* flex = nullptr;  // the FlexSpec callables to run, if any
+  std::int64_t k_ld = 0;      // packed K row length, in 4-byte operands (float, or bf16 pair)
+  std::int64_t v_ld = 0;      // packed V row length, in 4-byte operands
   ScratchLayout layout;
 };
 
@@ -119,6 +123,10 @@ void finish_q_tile(const KernelArgs& args, const QTile& tile) noexcept;
 // S[j][i] += log2(e) * mask terms of (row q0+i, key j0+j), for j < n_keys, i < tile.rows.
 void add_mask_tile(const KernelArgs& args, const QTile& tile, std::int64_t j0, int n_keys, float* s,
                    std::int64_t ld) noexcept;
+// S[j][i] = log2(e) * score_fn(S[j][i], ...), or -inf where mask_fn hides the pair, for the keys
+// each row sees; S holds natural-unit scores (flex_tile.cpp).
+void apply_flex_tile(const KernelArgs& args, const QTile& tile, std::int64_t j0, int n_keys,
+                     float* s, std::int64_t ld) noexcept;
 // P[j][i] = 0 where dropout drops (row q0+i, key j0+j).
 void apply_dropout_tile(const KernelArgs& args, const QTile& tile, std::int64_t j0, int n_keys,
                         float* p, std::int64_t ld) noexcept;

@@ -11,14 +11,16 @@
 #include "backends/builtin.hpp"
 #include "backends/flash/launch.hpp"
 #include "backends/flash3/launch.hpp"
+#include "backends/flash3/limits.hpp"
 #include "backends/flash3/tiles.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
 namespace attend::backends {
-namespace {
 
 using core::str;
+
+namespace {
 
 Capabilities flash3_capabilities() {
   Capabilities c;
@@ -38,6 +40,42 @@ Capabilities flash3_capabilities() {
   return c;
 }
 
+}  // namespace
+
+void check_flash3_limits(const Problem& p, ReasonSink& sink) {
+  constexpr std::int64_t kIntMax = std::numeric_limits<std::int32_t>::max();
+  const std::int64_t tiles = (p.Sq + flash3::kBlockM - 1) / flash3::kBlockM * p.Hq * p.B;
+  if (p.Sq > kIntMax || p.Sk > kIntMax || tiles > kIntMax || p.total_q > kIntMax ||
+      p.total_k > kIntMax || p.B * p.Sk > kIntMax) {
+    sink.refuse(Code::overflow, "sizes", str("Sq, Sk, tokens and query tiles <= ", kIntMax),
+                str("Sq ", p.Sq, ", Sk ", p.Sk, ", ", tiles, " tiles"));
+  }
+  // TMA steps every dimension it walks by a positive stride (of at most 2^40 bytes).
+  constexpr std::int64_t kMaxStride = std::int64_t{1} << 38;
+  const TensorRef* refs[] = {&p.q, &p.k, &p.v, &p.out};
+  const std::int64_t heads[] = {p.Hq, p.Hkv, p.Hkv, p.Hq};
+  const char* names[] = {"q", "k", "v", "out"};
+  const std::int64_t rows[] = {p.Sq, p.Sk, p.Sk, p.Sq};
+  for (int i = 0; i < 4; ++i) {
+    const TensorRef& r = *refs[i];
+    if (rows[i] == 0) continue;  // never read or written
+    const bool ok = (r.ss > 0 || rows[i] == 1) && (r.sh > 0 || heads[i] == 1) &&
+                    (r.sb > 0 || p.B == 1 || p.varlen) && r.ss < kMaxStride && r.sh < kMaxStride &&
+                    r.sb < kMaxStride;
+    if (!ok) {
+      sink.refuse(Code::stride, str(names[i], " strides (elements)"),
+                  "positive and below 2^38 along every dimension longer than 1",
+                  str("token ", r.ss, ", head ", r.sh, ", batch ", r.sb));
+      if (!sink.detailed()) return;
+    }
+  }
+  if (p.dropout_p > 0) {
+    sink.refuse(Code::dropout, "dropout", "0 (flash has dropout)", str(p.dropout_p));
+  }
+}
+
+namespace {
+
 class Flash3Backend : public Backend {
  public:
   Flash3Backend() : caps_(flash3_capabilities()) {}
@@ -53,35 +91,8 @@ class Flash3Backend : public Backend {
   Availability availability() const override { return core::cuda_availability(90, 90, 110); }
 
   void check(const Problem& p, ReasonSink& sink) const override {
-    constexpr std::int64_t kIntMax = std::numeric_limits<std::int32_t>::max();
+    check_flash3_limits(p, sink);
     const std::int64_t tiles = (p.Sq + flash3::kBlockM - 1) / flash3::kBlockM * p.Hq * p.B;
-    if (p.Sq > kIntMax || p.Sk > kIntMax || tiles > kIntMax || p.total_q > kIntMax ||
-        p.total_k > kIntMax || p.B * p.Sk > kIntMax) {
-      sink.refuse(Code::overflow, "sizes", str("Sq, Sk, tokens and query tiles <= ", kIntMax),
-                  str("Sq ", p.Sq, ", Sk ", p.Sk, ", ", tiles, " tiles"));
-    }
-    // TMA steps every dimension it walks by a positive stride (of at most 2^40 bytes).
-    constexpr std::int64_t kMaxStride = std::int64_t{1} << 38;
-    const TensorRef* refs[] = {&p.q, &p.k, &p.v, &p.out};
-    const std::int64_t heads[] = {p.Hq, p.Hkv, p.Hkv, p.Hq};
-    const char* names[] = {"q", "k", "v", "out"};
-    const std::int64_t rows[] = {p.Sq, p.Sk, p.Sk, p.Sq};
-    for (int i = 0; i < 4; ++i) {
-      const TensorRef& r = *refs[i];
-      if (rows[i] == 0) continue;  // never read or written
-      const bool ok = (r.ss > 0 || rows[i] == 1) && (r.sh > 0 || heads[i] == 1) &&
-                      (r.sb > 0 || p.B == 1 || p.varlen) && r.ss < kMaxStride &&
-                      r.sh < kMaxStride && r.sb < kMaxStride;
-      if (!ok) {
-        sink.refuse(Code::stride, str(names[i], " strides (elements)"),
-                    "positive and below 2^38 along every dimension longer than 1",
-                    str("token ", r.ss, ", head ", r.sh, ", batch ", r.sb));
-        if (!sink.detailed()) return;
-      }
-    }
-    if (p.dropout_p > 0) {
-      sink.refuse(Code::dropout, "dropout", "0 (flash has dropout)", str(p.dropout_p));
-    }
     if (!sink.detailed()) return;
     const int kd = flash3::kernel_head_dim(p.D);
     if (kd != p.D && kd != 0) {

@@ -6,7 +6,9 @@
 // masks come before the rest). Inside a warpgroup the softmax of block n overlaps the P V
 // product of block n+1 already issued; between the two warpgroups a pair of named barriers
 // alternates GEMM issue, so one warpgroup's softmax runs under the other's GEMMs. The output
-// goes through shared memory (the tile's own Q rows) and leaves with a TMA store.
+// goes through shared memory (the tile's own Q rows) and leaves with a TMA store. The Mods
+// policy (mods.cuh) is the flex backend's score and mask functions; the built-in kernels take
+// none, and a flex block mask replaces the band's key blocks with its list (schedule.cuh).
 #pragma once
 
 #include <cuda.h>
@@ -14,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "backends/flash3/mods.cuh"
 #include "backends/flash3/params.hpp"
 #include "backends/flash3/schedule.cuh"
 #include "backends/flash3/softmax.cuh"
@@ -68,7 +71,7 @@ struct Shared {
 
 // ---- producer: one thread issues every copy -------------------------------------------------
 
-template <int kD>
+template <int kD, bool kList>
 __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap* tk,
                                         const CUtensorMap* tv, const Flash3Params& p,
                                         const Shared<kD>& sh) {
@@ -78,12 +81,12 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
   std::uint32_t q_phase = 0;
   const flash::FlashParams& f = p.f;
   for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
-    TileWork work;
+    TileWork<kList> work;
     if (!tile_work<kBlockM>(t, p, kN, work)) continue;
     const Tile& w = work.w;
     const Sequence& s = work.s;
     const int m0 = work.m0;
-    const KeyBlocks& keys = work.keys;
+    const KeyWalk<kList>& walk = work.walk;
     const int hk = w.h / f.group;
     const int q_batch = f.cu_q != nullptr ? 0 : w.b;  // packed tensors are one long sequence
     const int k_batch = f.cu_k != nullptr ? 0 : w.b;
@@ -106,7 +109,7 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
 
     // The first K block goes before Q, whose slot may free late (after the last tile's S, or
     // its output store).
-    if (keys.begin < keys.end) load_k(keys.end - 1);
+    if (walk.count > 0) load_k(walk.at(0));
     barrier_wait(&bars.q_empty, q_phase ^ 1);
     barrier_arrive_expect(&bars.q_full, SmemPlan<kD>::kQBytes);
 #pragma unroll
@@ -115,12 +118,12 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
                w.h, q_batch);
     }
     q_phase ^= 1;
-    // Consumers take S(n - 1) before P V(n): K runs one block ahead of V.
-    for (int n = keys.end - 2; n >= keys.begin; --n) {
-      load_k(n);
-      load_v(n + 1);
+    // Consumers take S of visit i before P V of visit i - 1: K runs one block ahead of V.
+    for (int i = 1; i < walk.count; ++i) {
+      load_k(walk.at(i));
+      load_v(walk.at(i - 1));
     }
-    if (keys.begin < keys.end) load_v(keys.begin);
+    if (walk.count > 0) load_v(walk.at(walk.count - 1));
   }
 }
 
@@ -146,7 +149,7 @@ __device__ __forceinline__ void gemm_pv(float (&o)[kD / 2], const std::uint32_t 
   }
 }
 
-template <class T, int kD, bool kGeneral>
+template <class T, int kD, bool kGeneral, class Mods>
 __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Flash3Params& p,
                                         const Shared<kD>& sh) {
   constexpr int kN = Tiles<kD>::kBlockN, kStages = Tiles<kD>::kStages, kPanels = kD / kPanelCols;
@@ -178,12 +181,14 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
   };
 
   for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
-    TileWork work;
+    constexpr bool kList = Mods::kMaskMod;
+    TileWork<kList> work;
     if (!tile_work<kBlockM>(t, p, kN, work)) continue;
     const Tile& w = work.w;
     const Sequence& s = work.s;
     const int m0 = work.m0;
     const KeyBlocks& keys = work.keys;
+    const KeyWalk<kList>& walk = work.walk;
     const int row0 = m0 + cw * 64 + warp * 16 + lane / 4;  // this thread's first row
 
     float o[kD / 2];
@@ -194,12 +199,22 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     barrier_wait(&bars.q_full, q_phase);
     q_phase ^= 1;
 
-    if (keys.begin < keys.end) {
+    if (walk.count > 0) {
       float sc[kN / 2];
       std::uint32_t pw[kN / 4];
-      auto scores_to_weights = [&](int n) {
+      // Visit i's key block n was read before its GEMM was issued: with a block list it comes
+      // from global memory, and its latency hides under the GEMM.
+      auto scores_to_weights = [&](int i, int n) {
         if constexpr (kGeneral) transform_scores<kN>(sc, f);
+        if constexpr (Mods::kScoreMod) {
+          apply_score_mod<Mods, kN>(sc, p.flex, w.b, w.h, row0, n * kN, lane, s.q_len, s.k_len);
+        }
         if (keys.masked(n, kN)) mask_scores<kN>(sc, keys.band, row0, n * kN, lane);
+        if constexpr (Mods::kMaskMod) {
+          if (walk.partial_tile(i)) {
+            apply_mask_mod<Mods, kN>(sc, p.flex, w.b, w.h, row0, n * kN, lane, s.q_len, s.k_len);
+          }
+        }
         softmax_step<kN, kGeneral>(sc, st, f);
       };
 
@@ -217,7 +232,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         wgmma_commit();
       };
 
-      int n = keys.end - 1;
+      int n = walk.at(0);
       barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
       named_sync(my_turn, kTurnThreads);
       issue_qk();
@@ -225,10 +240,11 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       wgmma_wait<0>();
       fence_operands(sc);
       release(bars.k_empty, k_ring);
-      scores_to_weights(n);
+      scores_to_weights(0, n);
       weights_to_operand<T, kN>(sc, pw);
 
-      for (--n; n >= keys.begin; --n) {
+      for (int i = 1; i < walk.count; ++i) {
+        n = walk.at(i);
         barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
         named_sync(my_turn, kTurnThreads);
         issue_qk();
@@ -238,7 +254,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         wgmma_wait<1>();  // S(n) is ready; P V(n + 1) may still run
         fence_operands(sc);
         release(bars.k_empty, k_ring);
-        scores_to_weights(n);
+        scores_to_weights(i, n);
         wgmma_wait<0>();
         fence_operands(o);
         fence_operands(pw);
@@ -327,7 +343,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
 
 // ---- the kernel -----------------------------------------------------------------------------
 
-template <class T, int kD, bool kGeneral>
+template <class T, int kD, bool kGeneral, class Mods = NoMods>
 __global__ void __launch_bounds__(kThreads, 1)
     flash3_fwd_kernel(const __grid_constant__ CUtensorMap tq,
                       const __grid_constant__ CUtensorMap tk,
@@ -362,10 +378,10 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (warpgroup == 0) {
     registers_release<kProducerRegisters>();
-    if (threadIdx.x == 0) produce<kD>(&tq, &tk, &tv, p, sh);
+    if (threadIdx.x == 0) produce<kD, Mods::kMaskMod>(&tq, &tk, &tv, p, sh);
   } else {
     registers_claim<kConsumerRegisters>();
-    consume<T, kD, kGeneral>(warpgroup - 1, &to, p, sh);
+    consume<T, kD, kGeneral, Mods>(warpgroup - 1, &to, p, sh);
   }
 #endif
 }

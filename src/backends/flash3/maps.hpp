@@ -6,6 +6,7 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
+#include "attend/problem.hpp"
 #include "backends/flash3/params.hpp"
 
 namespace attend::flash3 {
@@ -13,6 +14,10 @@ namespace attend::flash3 {
 struct TensorMaps {
   CUtensorMap q, k, v, o;
 };
+
+// The maps of a lowered problem for the kernel_dim instantiation (64, 128 or 256): Q in boxes
+// of the query tile, O of one warpgroup's rows, K and V of the instantiation's key tile.
+TensorMaps tensor_maps(const Problem& pr, const flash::FlashParams& f, int kernel_dim);
 
 // Instantiated per head dim (64, 128, 256) in the generated flash3_hdim<D>.cu files; T is
 // __half or __nv_bfloat16. `general`: softcap or a non-positive scale.

@@ -68,24 +68,59 @@ __device__ __forceinline__ KeyBlocks key_blocks(const flash::FlashParams& p, con
   return r;
 }
 
+// The key blocks a query tile visits, in order. Without a block list: the band's blocks from the
+// last to the first (the diagonal ones, which need masks, come first). With one (a flex block
+// mask): its partial tiles, then its full ones.
+template <bool kList>
+struct KeyWalk {
+  int count = 0;
+  int first = 0;    // no list: the block visited first
+  int partial = 0;  // list: visits [0, partial) are partial tiles
+  const int* partial_at = nullptr;
+  const int* full_at = nullptr;
+  __device__ __forceinline__ int at(int i) const {
+    if constexpr (kList) {
+      return i < partial ? partial_at[i] : full_at[i - partial];
+    } else {
+      return first - i;
+    }
+  }
+  // Whether visit i needs the flex mask function (the full tiles of a list skip it).
+  __device__ __forceinline__ bool partial_tile(int i) const { return kList && i < partial; }
+};
+
 // Everything the producer and the consumers derive from tile index t: its coordinates, its
 // sequence, its first query row and its key blocks. False when the tile lies past the end of
 // its sequence (a shorter packed sequence): nothing to do.
+template <bool kList>
 struct TileWork {
   Tile w;
   Sequence s;
   int m0;
   KeyBlocks keys;
+  KeyWalk<kList> walk;
 };
 
-template <int kBlockRows>
+template <int kBlockRows, bool kList>
 __device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int block_n,
-                                          TileWork& out) {
+                                          TileWork<kList>& out) {
   out.w = tile_at(t, p);
   out.s = sequence_of(p.f, out.w.b);
   out.m0 = out.w.m_block * kBlockRows;
   if (out.m0 >= out.s.q_len) return false;
   out.keys = key_blocks(p.f, out.s, out.m0, min(kBlockRows, out.s.q_len - out.m0), block_n);
+  if constexpr (kList) {
+    const FlexBlockList& l = p.flex.blocks;
+    const int b = l.batches == 1 ? 0 : out.w.b, h = l.heads == 1 ? 0 : out.w.h;
+    const long long r = (static_cast<long long>(b) * l.heads + h) * p.m_blocks + out.w.m_block;
+    out.walk.partial = l.counts[2 * r];
+    out.walk.count = out.walk.partial + l.counts[2 * r + 1];
+    out.walk.partial_at = l.partial + r * l.key_tiles;
+    out.walk.full_at = l.full + r * l.key_tiles;
+  } else {
+    out.walk.count = out.keys.end - out.keys.begin;
+    out.walk.first = out.keys.end - 1;
+  }
   return true;
 }
 

@@ -1,0 +1,61 @@
+// The score and mask functions a flash3 instantiation applies to each tile of scores. The
+// built-in kernels take none (NoMods); flex kernels, compiled at run time, supply a policy with
+// the same members from the user's source.
+#pragma once
+
+#include "backends/flash3/params.hpp"
+
+namespace attend::flash3 {
+
+struct NoMods {
+  static constexpr bool kScoreMod = false;  // score(): a new score from the scaled q·k
+  static constexpr bool kMaskMod = false;   // visible(): whether a query sees a key
+  __device__ __forceinline__ static float score(float s, int, int, int, int, const FlexArgs&) {
+    return s;
+  }
+  __device__ __forceinline__ static bool visible(int, int, int, int, const FlexArgs&) {
+    return true;
+  }
+};
+
+// Applies Mods to one warpgroup's score accumulator (the layout of softmax.cuh: rows row0 and
+// row0 + 8, keys from n0). Scores arrive scaled, in natural units, and leave in log2 units.
+// Positions past the sequence are clamped into it for the call (their scores are masked
+// afterwards), so the functions never index their tensors out of range.
+template <class Mods, int kN>
+__device__ __forceinline__ void apply_score_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
+                                                int h, int row0, int n0, int lane, int q_len,
+                                                int k_len) {
+  constexpr float kLog2e = 1.4426950408889634f;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int q = min(row0 + 8 * half, q_len - 1);
+#pragma unroll
+    for (int nb = 0; nb < kN / 8; ++nb)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int kv = min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1);
+        float& x = s[nb * 4 + half * 2 + e];
+        x = Mods::score(x, b, h, q, kv, args) * kLog2e;
+      }
+  }
+}
+
+template <class Mods, int kN>
+__device__ __forceinline__ void apply_mask_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
+                                               int h, int row0, int n0, int lane, int q_len,
+                                               int k_len) {
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int q = min(row0 + 8 * half, q_len - 1);
+#pragma unroll
+    for (int nb = 0; nb < kN / 8; ++nb)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int kv = min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1);
+        if (!Mods::visible(b, h, q, kv, args)) s[nb * 4 + half * 2 + e] = -INFINITY;
+      }
+  }
+}
+
+}  // namespace attend::flash3

@@ -1,0 +1,46 @@
+// Block masks on the device: their shape for a problem (tiles over only the batches and heads
+// the mask_mod names), their buffers, the list flash3's kernel walks, and the FlexBlockMask a
+// user keeps across calls.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "attend/flex.hpp"
+#include "attend/problem.hpp"
+#include "backends/flash3/params.hpp"
+
+namespace attend::flex {
+
+struct BlockMaskBuffers {
+  int* counts = nullptr;   // [rows][2]
+  int* partial = nullptr;  // [rows][key_tiles]
+  int* full = nullptr;     // [rows][key_tiles]
+};
+
+struct BlockMaskShape {
+  std::int64_t batches = 1, heads = 1, m_blocks = 0, key_tiles = 0;
+  int block_n = 0;
+  std::int64_t rows() const noexcept { return batches * heads * m_blocks; }
+  std::size_t bytes() const noexcept;
+  BlockMaskBuffers place(void* base) const noexcept;  // carves bytes() at base
+  flash3::FlexBlockList list(const BlockMaskBuffers& b) const noexcept;
+  bool operator==(const BlockMaskShape&) const = default;
+};
+
+BlockMaskShape block_mask_shape(const Problem& p);
+
+// The spec's tensors as the kernel reads them.
+flash3::FlexArgs flex_args(const Problem& p);
+
+// The list of a block mask the user built, after checking it was built for this problem.
+flash3::FlexBlockList block_list_of(const FlexBlockMask& mask, const Problem& p,
+                                    const BlockMaskShape& shape);
+
+// Enqueues the block-mask kernel of p's module, writing `out` (in run.cpp, beside the module).
+void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const BlockMaskBuffers& out,
+                       cudaStream_t stream);
+
+}  // namespace attend::flex
