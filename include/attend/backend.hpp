@@ -39,8 +39,8 @@ struct Capabilities {
   bool lse = false;
   bool deterministic = true;
   bool backward = false;
-  bool any_strides = true;  // false: the last (head-dim) stride must be 1
-  int alignment_bytes = 0;  // required alignment of q/k/v/out data and row strides; 0 = element
+  bool any_strides = true;      // false: the last (head-dim) stride must be 1
+  int alignment_bytes = 0;      // required alignment of q/k/v/out data and row strides; 0 = element
   bool flex_source = false;     // runs a FlexSpec's score_mod / mask_mod device source
   bool flex_callables = false;  // runs a FlexSpec's score_fn / mask_fn callables
 };

@@ -30,7 +30,7 @@ struct FlexSpec {
   //   score_mod: `float score` (the scaled q·k) and `int b, h, q_idx, kv_idx` -> the new score.
   //   mask_mod:  `int b, h, q_idx, kv_idx` -> true where the query may attend the key.
   // b is the batch, h the query head, q_idx and kv_idx positions in the sequence. The GPU takes
-// BSHD/BHSD (no THD: a document mask_mod is how flex packs sequences).
+  // BSHD/BHSD (no THD: a document mask_mod is how flex packs sequences).
   std::string score_mod;
   std::string mask_mod;
   std::vector<FlexTensor> tensors;

@@ -86,9 +86,7 @@ TensorMaps tensor_maps(const Problem& pr, const flash::FlashParams& f, int kerne
   // K and V boxes are the instantiation's key blocks. Without keys no block is ever loaded (and
   // the pointers may be null).
   if (k_rows > 0) {
-    const int block_n = kernel_dim == 64    ? Tiles<64>::kBlockN
-                        : kernel_dim == 128 ? Tiles<128>::kBlockN
-                                            : Tiles<256>::kBlockN;
+    const int block_n = key_tile(kernel_dim);
     maps.k = encode({f.k, pr.D, k_rows, pr.Hkv, k_batches, f.k_ss, f.k_sh, f.k_sb}, pr.dtype,
                     block_n, "k");
     maps.v = encode({f.v, pr.D, k_rows, pr.Hkv, k_batches, f.v_ss, f.v_sh, f.v_sb}, pr.dtype,

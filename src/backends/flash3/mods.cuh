@@ -18,15 +18,13 @@ struct NoMods {
   }
 };
 
-// Applies Mods to one warpgroup's score accumulator (the layout of softmax.cuh: rows row0 and
-// row0 + 8, keys from n0). Scores arrive scaled, in natural units, and leave in log2 units.
-// Positions past the sequence are clamped into it for the call (their scores are masked
-// afterwards), so the functions never index their tensors out of range.
-template <class Mods, int kN>
-__device__ __forceinline__ void apply_score_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
-                                                int h, int row0, int n0, int lane, int q_len,
-                                                int k_len) {
-  constexpr float kLog2e = 1.4426950408889634f;
+// Calls f(score, q, kv) on each element of one warpgroup's score accumulator (the layout of
+// softmax.cuh: rows row0 and row0 + 8, keys from n0). Positions past the sequence are clamped
+// into it for the call (their scores are masked afterwards), so the flex functions never index
+// their tensors out of range.
+template <int kN, class F>
+__device__ __forceinline__ void for_each_score(float (&s)[kN / 2], int row0, int n0, int lane,
+                                               int q_len, int k_len, F&& f) {
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     const int q = min(row0 + 8 * half, q_len - 1);
@@ -34,28 +32,29 @@ __device__ __forceinline__ void apply_score_mod(float (&s)[kN / 2], const FlexAr
     for (int nb = 0; nb < kN / 8; ++nb)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const int kv = min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1);
-        float& x = s[nb * 4 + half * 2 + e];
-        x = Mods::score(x, b, h, q, kv, args) * kLog2e;
+        f(s[nb * 4 + half * 2 + e], q, min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1));
       }
   }
+}
+
+// Scores arrive scaled, in natural units, and leave Mods::score in log2 units.
+template <class Mods, int kN>
+__device__ __forceinline__ void apply_score_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
+                                                int h, int row0, int n0, int lane, int q_len,
+                                                int k_len) {
+  constexpr float kLog2e = 1.4426950408889634f;
+  for_each_score<kN>(s, row0, n0, lane, q_len, k_len, [&](float& x, int q, int kv) {
+    x = Mods::score(x, b, h, q, kv, args) * kLog2e;
+  });
 }
 
 template <class Mods, int kN>
 __device__ __forceinline__ void apply_mask_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
                                                int h, int row0, int n0, int lane, int q_len,
                                                int k_len) {
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const int q = min(row0 + 8 * half, q_len - 1);
-#pragma unroll
-    for (int nb = 0; nb < kN / 8; ++nb)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int kv = min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1);
-        if (!Mods::visible(b, h, q, kv, args)) s[nb * 4 + half * 2 + e] = -INFINITY;
-      }
-  }
+  for_each_score<kN>(s, row0, n0, lane, q_len, k_len, [&](float& x, int q, int kv) {
+    if (!Mods::visible(b, h, q, kv, args)) x = -INFINITY;
+  });
 }
 
 }  // namespace attend::flash3

@@ -50,6 +50,19 @@ struct SmemPlan {
   static_assert(kAlloc <= 227 * 1024, "flash3 tile plan exceeds shared memory");
 };
 
+// The key tile and the dynamic shared memory of the kernel_dim instantiation (64, 128 or 256),
+// for hosts that pick the instantiation at run time.
+constexpr int key_tile(int kernel_dim) {
+  return kernel_dim == 64    ? Tiles<64>::kBlockN
+         : kernel_dim == 128 ? Tiles<128>::kBlockN
+                             : Tiles<256>::kBlockN;
+}
+constexpr int shared_memory_bytes(int kernel_dim) {
+  return kernel_dim == 64    ? SmemPlan<64>::kAlloc
+         : kernel_dim == 128 ? SmemPlan<128>::kAlloc
+                             : SmemPlan<256>::kAlloc;
+}
+
 // Problems with too few query tiles to fill the GPU and long key ranges go to flash's split-KV
 // kernel instead (flash3 has no split): fewer tiles than half the SMs, at least this many keys.
 constexpr long long kSplitKeysMin = 1024;

@@ -6,6 +6,7 @@
 
 #include "attend/error.hpp"
 #include "backends/flash3/launch.hpp"
+#include "backends/flash3/tiles.hpp"
 #include "backends/flex/codegen.hpp"
 #include "backends/flex/launch.hpp"
 #include "core/flex_names.hpp"
@@ -53,9 +54,11 @@ class DeviceBlockMask final : public FlexBlockMask {
   std::string mismatch(const Problem& p, const BlockMaskShape& shape) const {
     if (p.device.index != device_) return str("it is on cuda:", device_);
     if (p.flex->mask_mod != mask_mod_) return "it was built from another mask_mod";
-    std::vector<const void*> tensors;
-    for (const FlexTensor& t : p.flex->tensors) tensors.push_back(t.tensor.data);
-    if (tensors != tensors_) return "it was built with other tensors";
+    const std::vector<FlexTensor>& tensors = p.flex->tensors;
+    bool same = tensors.size() == tensors_.size();
+    for (std::size_t i = 0; same && i < tensors.size(); ++i)
+      same = tensors[i].tensor.data == tensors_[i];
+    if (!same) return "it was built with other tensors";
     if (!(shape == shape_)) {
       return str("it has ", shape_.batches, "x", shape_.heads, "x", shape_.m_blocks, "x",
                  shape_.key_tiles, " tiles of 128x", shape_.block_n, ", the call needs ",
@@ -110,8 +113,8 @@ BlockMaskShape block_mask_shape(const Problem& p) {
   const std::string& mask = p.flex->mask_mod;
   s.batches = core::mentions(mask, "b") ? p.B : 1;
   s.heads = core::mentions(mask, "h") ? p.Hq : 1;
-  s.m_blocks = (p.Sq + kQueryTile - 1) / kQueryTile;
-  s.block_n = key_tile(flash3::kernel_head_dim(p.D));
+  s.m_blocks = (p.Sq + flash3::kBlockM - 1) / flash3::kBlockM;
+  s.block_n = flash3::key_tile(flash3::kernel_head_dim(p.D));
   s.key_tiles = (p.Sk + s.block_n - 1) / s.block_n;
   return s;
 }

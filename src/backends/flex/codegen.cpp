@@ -1,9 +1,7 @@
 #include "backends/flex/codegen.hpp"
 
-
 #include "attend/error.hpp"
 #include "backends/flash3/params.hpp"
-#include "backends/flash3/tiles.hpp"
 #include "core/flex_names.hpp"
 #include "core/text.hpp"
 
@@ -51,12 +49,6 @@ std::string hook(const FlexSpec& spec, const char* signature, const char* label,
 }
 
 }  // namespace
-
-int key_tile(int kernel_dim) {
-  return kernel_dim == 64    ? flash3::Tiles<64>::kBlockN
-         : kernel_dim == 128 ? flash3::Tiles<128>::kBlockN
-                             : flash3::Tiles<256>::kBlockN;
-}
 
 std::string module_key(const FlexSpec& spec, const Variant& v) {
   std::string k = str("score_mod ", spec.score_mod.size(), ":", spec.score_mod, "\nmask_mod ",

@@ -21,6 +21,7 @@ struct Variant {
   DType dtype = DType::bf16;  // f16 or bf16
   int kernel_dim = 128;       // 64, 128 or 256
   bool general = false;       // the general softmax path: a score_mod, or a scale <= 0
+  bool operator==(const Variant&) const = default;
 };
 
 // Everything the module depends on besides attend's own headers: the sources, the tensors'
@@ -28,9 +29,5 @@ struct Variant {
 std::string module_key(const FlexSpec& spec, const Variant& v);
 
 Source generate(const FlexSpec& spec, const Variant& v);
-
-// Key tiles of the kernel for a head dim (the block mask's tile width).
-int key_tile(int kernel_dim);
-constexpr int kQueryTile = 128;
 
 }  // namespace attend::flex

@@ -171,31 +171,39 @@ MemoryCache& memory() {
   return *c;
 }
 
-}  // namespace
+// The thread's last answer, with what it was for: check() and run() of one call, and the calls
+// of a model's loop, ask for the same module, and comparing the spec's strings costs less than
+// building and hashing its key.
+struct LastModule {
+  std::string score_mod, mask_mod;
+  std::vector<std::pair<std::string, DType>> tensors;
+  Variant variant;
+  std::shared_ptr<const CompiledModule> module;
 
-const Availability& compiler_availability() {
-  static const Availability a = probe();
-  return a;
-}
+  bool answers(const FlexSpec& spec, const Variant& v) const {
+    if (module == nullptr || !(v == variant) || spec.score_mod != score_mod ||
+        spec.mask_mod != mask_mod || spec.tensors.size() != tensors.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const FlexTensor& t = spec.tensors[i];
+      if (t.name != tensors[i].first || t.tensor.dtype != tensors[i].second) return false;
+    }
+    return true;
+  }
+  void remember(const FlexSpec& spec, const Variant& v, std::shared_ptr<const CompiledModule> m) {
+    score_mod = spec.score_mod;
+    mask_mod = spec.mask_mod;
+    tensors.clear();
+    for (const FlexTensor& t : spec.tensors) tensors.emplace_back(t.name, t.tensor.dtype);
+    variant = v;
+    module = std::move(m);
+  }
+};
 
-void forget_compiled_modules() {
-  MemoryCache& cache = memory();
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  cache.modules.clear();
-}
+thread_local LastModule last_module;
 
-std::string cache_dir() {
-  auto from_env = [](const char* name) -> std::string {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? v : "";
-  };
-  if (std::string d = from_env("ATTEND_CACHE_DIR"); !d.empty()) return d;
-  if (std::string d = from_env("XDG_CACHE_HOME"); !d.empty()) return d + "/attend";
-  if (std::string d = from_env("HOME"); !d.empty()) return d + "/.cache/attend";
-  return {};
-}
-
-std::shared_ptr<const CompiledModule> compiled_module(const FlexSpec& spec, const Variant& v) {
+std::shared_ptr<const CompiledModule> find_or_compile(const FlexSpec& spec, const Variant& v) {
   const std::string key = module_key(spec, v);
   MemoryCache& cache = memory();
   {
@@ -226,6 +234,38 @@ std::shared_ptr<const CompiledModule> compiled_module(const FlexSpec& spec, cons
   std::lock_guard<std::mutex> lock(cache.mutex);
   cache.modules.emplace(key, m);
   return m;
+}
+
+}  // namespace
+
+const Availability& compiler_availability() {
+  static const Availability a = probe();
+  return a;
+}
+
+std::string cache_dir() {
+  auto from_env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? v : "";
+  };
+  if (std::string d = from_env("ATTEND_CACHE_DIR"); !d.empty()) return d;
+  if (std::string d = from_env("XDG_CACHE_HOME"); !d.empty()) return d + "/attend";
+  if (std::string d = from_env("HOME"); !d.empty()) return d + "/.cache/attend";
+  return {};
+}
+
+std::shared_ptr<const CompiledModule> compiled_module(const FlexSpec& spec, const Variant& v) {
+  if (last_module.answers(spec, v)) return last_module.module;
+  std::shared_ptr<const CompiledModule> m = find_or_compile(spec, v);
+  last_module.remember(spec, v, m);
+  return m;
+}
+
+void forget_compiled_modules() {
+  last_module = LastModule{};  // this thread's; other threads' last answers stay valid modules
+  MemoryCache& cache = memory();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.modules.clear();
 }
 
 }  // namespace attend::flex

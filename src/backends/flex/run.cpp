@@ -93,14 +93,8 @@ const Loaded& load(const std::shared_ptr<const CompiledModule>& shared, int devi
   return loaded->emplace(key, std::move(l)).first->second;
 }
 
-int kernel_smem(int kernel_dim) {
-  return kernel_dim == 64    ? flash3::SmemPlan<64>::kAlloc
-         : kernel_dim == 128 ? flash3::SmemPlan<128>::kAlloc
-                             : flash3::SmemPlan<256>::kAlloc;
-}
-
-std::shared_ptr<const CompiledModule> module_for(const Problem& p) {
-  std::shared_ptr<const CompiledModule> m = compiled_module(*p.flex, variant_of(p));
+std::shared_ptr<const CompiledModule> module_for(const Problem& p, const Variant& v) {
+  std::shared_ptr<const CompiledModule> m = compiled_module(*p.flex, v);
   if (!m->error.empty()) {
     throw Error(Code::flex, "attend: flex: the spec's source does not compile:\n" + m->error);
   }
@@ -119,7 +113,9 @@ Variant variant_of(const Problem& p) {
 
 void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const BlockMaskBuffers& out,
                        cudaStream_t stream) {
-  const Loaded& l = load(module_for(p), p.device.index, kernel_smem(variant_of(p).kernel_dim));
+  const Variant v = variant_of(p);
+  const Loaded& l =
+      load(module_for(p, v), p.device.index, flash3::shared_memory_bytes(v.kernel_dim));
   flex_device::BlockMaskParams bp{out.counts,
                                   out.partial,
                                   out.full,
@@ -144,8 +140,8 @@ void run(const Problem& pr) {
   cuda::DeviceGuard guard(pr.device.index);
   const cudaStream_t stream = cuda::stream_of(pr);
   const Variant v = variant_of(pr);
-  const int smem = kernel_smem(v.kernel_dim);
-  const Loaded& l = load(module_for(pr), pr.device.index, smem);
+  const int smem = flash3::shared_memory_bytes(v.kernel_dim);
+  const Loaded& l = load(module_for(pr, v), pr.device.index, smem);
 
   flash3::Flash3Params p;
   flash::FlashParams& f = p.f;
