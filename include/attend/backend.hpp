@@ -36,6 +36,9 @@ struct Capabilities {
   bool softcap = false;
   bool gqa = false;
   bool dropout = false;
+  // Dropout keeps the weights attend's Philox stream keeps for a seed and offset (as math and
+  // cuda_math do); false: the backend draws from a stream of its own.
+  bool dropout_attend_stream = true;
   bool lse = false;
   bool deterministic = true;
   bool backward = false;

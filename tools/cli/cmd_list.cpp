@@ -115,6 +115,7 @@ nlohmann::ordered_json to_json(const BackendInfo& b) {
       {"softcap", c.softcap},
       {"gqa", c.gqa},
       {"dropout", c.dropout},
+      {"dropout_attend_stream", c.dropout_attend_stream},
       {"lse", c.lse},
       {"deterministic", c.deterministic},
       {"backward", c.backward},

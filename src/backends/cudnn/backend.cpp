@@ -41,6 +41,7 @@ Capabilities cudnn_capabilities() {
   c.mask_with_causal = true;
   c.causal_top_left = c.causal_bottom_right = true;
   c.window = c.gqa = c.dropout = c.lse = true;
+  c.dropout_attend_stream = false;  // cuDNN's own Philox layout
   c.deterministic = true;
   c.any_strides = false;
   c.alignment_bytes = 16;
