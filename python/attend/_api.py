@@ -7,6 +7,7 @@ import random
 
 from . import _arrays
 from . import _attend
+from ._flex import FlexSpec
 from ._types import BackendInfo, Explanation, Verdict
 
 _LAYOUTS = {"BSHD": 0, "BHSD": 1, "THD": 2}
@@ -44,9 +45,12 @@ def _window(window) -> tuple:
 
 def _prepare(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse, backend,
              layout, out, lse, key_padding_mask, window, softcap, align, cu_seqlens_q,
-             cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream):
+             cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream,
+             flex=None):
     """The bound call, its output and its LSE (None unless asked for)."""
     layout_code = _layout_code(layout)
+    if flex is not None and not isinstance(flex, FlexSpec):
+        raise TypeError(f"attend: flex must be an attend.FlexSpec, got {type(flex).__name__}")
     if out is None:
         out = _arrays.empty(q, _arrays.out_shape(q, v))
     if return_lse and lse is None:
@@ -65,7 +69,7 @@ def _prepare(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return
             layout_code, bool(is_causal), _align_code(align), window_left, window_right,
             None if scale is None else float(scale), float(softcap), bool(enable_gqa),
             float(dropout_p), dropout_seed or 0, dropout_offset, max_seqlen_q, max_seqlen_k,
-            int(stream))
+            int(stream), None if flex is None else flex._native)
     except TypeError:  # nanobind's message lists the whole signature: say which argument
         _explain_type_error(dict(q=q, k=k, v=v, out=out, attn_mask=attn_mask,
                                  key_padding_mask=key_padding_mask, lse=lse,
@@ -87,21 +91,24 @@ def _explain_type_error(arrays: dict, outputs: tuple):
 _torch_module = None
 
 
-def _torch_attention():
-    """attend.torch's positional attention; attend.torch (which imports torch) is imported on
-    first use."""
+def _torch():
+    """attend.torch, imported (with torch) on first use."""
     global _torch_module
     if _torch_module is None:
         from . import torch as attend_torch
         _torch_module = attend_torch
-    return _torch_module._attention
+    return _torch_module
+
+
+def _torch_attention():
+    return _torch()._attention
 
 
 def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
               enable_gqa=False, return_lse=False, backend=None, layout="BSHD", *, out=None,
               lse=None, key_padding_mask=None, window=None, softcap=0.0, align="top_left",
               cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=0, max_seqlen_k=0,
-              dropout_seed=None, dropout_offset=0, stream=None):
+              dropout_seed=None, dropout_offset=0, stream=None, flex=None):
     """Scaled dot-product attention on any DLPack array (PyTorch, NumPy, CuPy), without copies.
 
     q, k, v: ``layout`` "BSHD" (B, S, H, D), the default; "BHSD" (B, H, S, D), PyTorch SDPA's;
@@ -110,6 +117,7 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=Non
     (B, H, Sq, Sk). key_padding_mask: bool (B, Sk). window: (left, right), None = unbounded.
     align: where queries sit against keys when Sq != Sk ("top_left", PyTorch's; "bottom_right",
     for KV caches). dropout_seed/offset make dropout reproducible (a fresh seed otherwise).
+    flex: an ``attend.FlexSpec`` (score_mod / mask_mod), run by the backends that take one.
 
     backend: an attend id or diffusers name; None = the active ``attend.backend(...)`` scope,
     else the process default (ATTEND_BACKEND, else "auto"). CUDA work runs on ``stream``, by
@@ -123,11 +131,11 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=Non
         return _torch_attention()(
             q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse, backend,
             layout, out, lse, key_padding_mask, window, softcap, align, cu_seqlens_q,
-            cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream)
+            cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream, flex)
     call, out, lse = _prepare(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                               return_lse, backend, layout, out, lse, key_padding_mask, window,
                               softcap, align, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
-                              max_seqlen_k, dropout_seed, dropout_offset, stream)
+                              max_seqlen_k, dropout_seed, dropout_offset, stream, flex)
     call.run()
     return (out, lse) if return_lse else out
 
@@ -136,16 +144,33 @@ def explain(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
             enable_gqa=False, return_lse=False, backend=None, layout="BSHD", *, out=None,
             lse=None, key_padding_mask=None, window=None, softcap=0.0, align="top_left",
             cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=0, max_seqlen_k=0,
-            dropout_seed=None, dropout_offset=0, stream=None) -> Explanation:
+            dropout_seed=None, dropout_offset=0, stream=None, flex=None) -> Explanation:
     """What every backend says about the call ``attention`` would make with these arguments, and
     which backend it would take. Input no backend could ever run raises ``attend.Error``."""
     call, _, _ = _prepare(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                           return_lse, backend, layout, out, lse, key_padding_mask, window,
                           softcap, align, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
-                          max_seqlen_k, dropout_seed, dropout_offset, stream)
+                          max_seqlen_k, dropout_seed, dropout_offset, stream, flex)
     d = call.explain()
     return Explanation(d["requested"], d["source"], d["chosen"] or None,
                        tuple(Verdict.from_dict(v) for v in d["verdicts"]), d["table"])
+
+
+def flex_block_mask(spec: FlexSpec, q, k, v, *, layout="BSHD", enable_gqa=False, stream=None):
+    """The block mask of ``spec.mask_mod`` for attention over q, k, v (their sizes and GPU): which
+    tiles every, some or no pair of is visible in, built on the GPU. Reuse it while the mask and
+    its tensors stay the same: ``spec.block_mask = attend.flex_block_mask(spec, q, k, v)``.
+    Without one, ``flex`` builds one per call."""
+    out = _arrays.empty(q, _arrays.out_shape(q, v))
+    if stream is None:
+        stream = _arrays.current_stream(q)
+    if _arrays.library(q) == "torch":  # tensors that require grad, without DLPack's refusal
+        view = _torch()._view
+        q, k, v, out = view(q), view(k), view(v), view(out)
+    call, _, _ = _prepare(q, k, v, None, 0.0, False, None, enable_gqa, False, None, layout, out,
+                          None, None, None, 0.0, "top_left", None, None, 0, 0, None, 0, stream,
+                          spec)
+    return call.block_mask()
 
 
 class backend(contextlib.ContextDecorator):

@@ -18,9 +18,10 @@ from typing import Optional
 
 import torch
 
-from . import _api, _arrays, _attend
+from . import _api, _arrays, _attend, _flex
 
 _NO_SEED = -1  # the op's dropout_seed when the caller gave none: drawn when the op runs
+_NO_FLEX = 0  # the op's flex handle without a spec (attend.FlexSpec handles start at 1)
 # attend's DType values (include/attend/tensor.hpp).
 _DTYPE_CODES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2, torch.float64: 3,
                 torch.bool: 4, torch.int32: 5, torch.int64: 6}
@@ -40,7 +41,7 @@ def _view(t):
 
 def _run(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse, backend, layout,
          out, lse, key_padding_mask, window, softcap, align, cu_seqlens_q, cu_seqlens_k,
-         max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream):
+         max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream, flex):
     if out is None:
         out = q.new_empty(_arrays.out_shape(q, v))
     if return_lse and lse is None:
@@ -53,7 +54,7 @@ def _run(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse
         _view(q), _view(k), _view(v), _view(attn_mask), dropout_p, is_causal, scale, enable_gqa,
         return_lse, backend, layout, _view(out), _view(lse), _view(key_padding_mask), window,
         softcap, align, _view(cu_seqlens_q), _view(cu_seqlens_k), max_seqlen_q, max_seqlen_k,
-        dropout_seed, dropout_offset, stream)
+        dropout_seed, dropout_offset, stream, flex)
     call.run()
     return out, (lse if return_lse else None)
 
@@ -65,15 +66,17 @@ def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                  dropout_p: float, is_causal: bool, scale: Optional[float], enable_gqa: bool,
                  return_lse: bool, backend: Optional[str], layout: str, window_left: int,
                  window_right: int, softcap: float, align: str, max_seqlen_q: int,
-                 max_seqlen_k: int, dropout_seed: int,
-                 dropout_offset: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """attend's attention: (out, lse); lse is empty unless return_lse."""
+                 max_seqlen_k: int, dropout_seed: int, dropout_offset: int, flex_handle: int,
+                 flex_tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """attend's attention: (out, lse); lse is empty unless return_lse. flex_handle names an
+    attend.FlexSpec (its tensors are flex_tensors: inputs of the op, so graphs order them)."""
     if dropout_seed == _NO_SEED:
         dropout_seed = random.getrandbits(63) if dropout_p else 0
     out, lse = _run(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse,
                     backend, layout, None, None, key_padding_mask, (window_left, window_right),
                     softcap, align, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
-                    dropout_seed, dropout_offset, None)
+                    dropout_seed, dropout_offset, None,
+                    None if flex_handle == _NO_FLEX else _flex.spec_of(flex_handle))
     return out, (lse if lse is not None else q.new_empty((0,), dtype=torch.float32))
 
 
@@ -81,7 +84,7 @@ def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 def _attention_fake(q, k, v, attn_mask, key_padding_mask, cu_seqlens_q, cu_seqlens_k, dropout_p,
                     is_causal, scale, enable_gqa, return_lse, backend, layout, window_left,
                     window_right, softcap, align, max_seqlen_q, max_seqlen_k, dropout_seed,
-                    dropout_offset):
+                    dropout_offset, flex_handle, flex_tensors):
     out = q.new_empty(_arrays.out_shape(q, v))
     shape = _arrays.lse_shape(q.shape, _api._layout_code(layout)) if return_lse else None
     return out, q.new_empty(shape if shape is not None else (0,), dtype=torch.float32)
@@ -100,34 +103,42 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=Non
               enable_gqa=False, return_lse=False, backend=None, layout="BSHD", *, out=None,
               lse=None, key_padding_mask=None, window=None, softcap=0.0, align="top_left",
               cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q=0, max_seqlen_k=0,
-              dropout_seed=None, dropout_offset=0, stream=None):
+              dropout_seed=None, dropout_offset=0, stream=None, flex=None):
     """``attend.attention`` for torch tensors (the same arguments). Under torch.compile and
     autograd the outputs are the op's own: out=, lse= and stream= are refused there."""
     return _attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse,
                       backend, layout, out, lse, key_padding_mask, window, softcap, align,
                       cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed,
-                      dropout_offset, stream)
+                      dropout_offset, stream, flex)
 
 
 def _attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse, backend,
                layout, out, lse, key_padding_mask, window, softcap, align, cu_seqlens_q,
-               cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream):
+               cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed, dropout_offset, stream,
+               flex=None):
     if not _needs_op(q, k, v, attn_mask):
         out, lse = _run(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa, return_lse,
                         backend, layout, out, lse, key_padding_mask, window, softcap, align,
                         cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, dropout_seed,
-                        dropout_offset, stream)
+                        dropout_offset, stream, flex)
         return (out, lse) if return_lse else out
     if out is not None or lse is not None or stream is not None:
         raise ValueError("attend: out=, lse= and stream= are not taken under torch.compile or "
                          "autograd: the op allocates its outputs and runs on the current stream")
     window_left, window_right = _api._window(window)
+    if flex is not None and not isinstance(flex, _flex.FlexSpec):
+        raise TypeError(f"attend: flex must be an attend.FlexSpec, got {type(flex).__name__}")
+    flex_tensors = [] if flex is None else list(flex._tensors.values())
+    if not all(isinstance(t, torch.Tensor) for t in flex_tensors):
+        raise TypeError("attend: under torch.compile or autograd a FlexSpec's tensors are torch "
+                        "tensors")
     out, lse = attention_op(
         q, k, v, attn_mask, key_padding_mask, cu_seqlens_q, cu_seqlens_k, float(dropout_p),
         bool(is_causal), None if scale is None else float(scale), bool(enable_gqa),
         bool(return_lse), backend, layout, window_left, window_right, float(softcap), align,
         int(max_seqlen_q), int(max_seqlen_k),
-        _NO_SEED if dropout_seed is None else int(dropout_seed), int(dropout_offset))
+        _NO_SEED if dropout_seed is None else int(dropout_seed), int(dropout_offset),
+        _NO_FLEX if flex is None else flex.handle, flex_tensors)
     return (out, lse) if return_lse else out
 
 

@@ -18,6 +18,7 @@
 #include "arrays.hpp"
 #include "attend/attend.hpp"
 #include "errors.hpp"
+#include "flex.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -36,14 +37,15 @@ class Call {
        bool is_causal, int align, std::int64_t window_left, std::int64_t window_right,
        std::optional<double> scale, double softcap, bool enable_gqa, double dropout_p,
        std::uint64_t dropout_seed, std::uint64_t dropout_offset, std::int64_t max_seqlen_q,
-       std::int64_t max_seqlen_k, std::uintptr_t stream)
+       std::int64_t max_seqlen_k, std::uintptr_t stream, nb::object flex)
       : backend_(std::move(backend)),
         scope_(std::move(scope)),
         arrays_{std::move(q), std::move(k), std::move(v)},
         out_(std::move(out)),
         optional_inputs_{std::move(attn_mask), std::move(key_padding_mask), std::move(cu_seqlens_q),
                          std::move(cu_seqlens_k)},
-        lse_(std::move(lse)) {
+        lse_(std::move(lse)),
+        flex_(std::move(flex)) {
     if (layout < 0 || layout > static_cast<int>(Layout::THD)) {
       throw Error(Code::layout, "attend: unknown layout value " + std::to_string(layout));
     }
@@ -73,6 +75,7 @@ class Call {
     p.max_seqlen_q = max_seqlen_q;
     p.max_seqlen_k = max_seqlen_k;
     p.stream = reinterpret_cast<void*>(stream);
+    if (!flex_.is_none()) p.flex = &nb::cast<const Flex&>(flex_).spec();
   }
 
   // Runs with: the explicit backend > the Python scope > C++ scopes > the process default. The
@@ -88,6 +91,8 @@ class Call {
     if (scope_) scope.emplace(*scope_);
     return backend_ ? attend::explain(params_, *backend_) : attend::explain(params_);
   }
+
+  BlockMask block_mask() const { return build_block_mask(params_); }
 
   // Mean seconds per run() over `iterations` back-to-back calls, all in C++: the baseline the
   // Python overhead benchmark subtracts.
@@ -107,6 +112,7 @@ class Call {
   OutputArg out_;
   std::optional<InputArg> optional_inputs_[4];
   std::optional<OutputArg> lse_;
+  nb::object flex_;  // None, or the attend._attend.FlexSpec params_.flex points into
 };
 
 nb::dict explanation_dict(const Explanation& ex) {
@@ -150,6 +156,7 @@ nb::dict capabilities_dict(const Capabilities& c) {
   d["softcap"] = c.softcap;
   d["gqa"] = c.gqa;
   d["dropout"] = c.dropout;
+  d["dropout_attend_stream"] = c.dropout_attend_stream;
   d["lse"] = c.lse;
   d["deterministic"] = c.deterministic;
   d["backward"] = c.backward;
@@ -190,6 +197,7 @@ NB_MODULE(_attend, m) {
   m.doc() = "attend's C++ library; use the functions of the attend package";
   m.attr("__version__") = ATTEND_VERSION_STRING;
   python::register_error_translator();
+  python::bind_flex(m);
 
   nb::class_<python::RawTensor>(m, "RawTensor")
       .def(nb::init<std::uintptr_t, int, bool, int, const std::vector<std::int64_t>&,
@@ -203,12 +211,13 @@ NB_MODULE(_attend, m) {
                     std::optional<python::OutputArg>, std::optional<python::InputArg>,
                     std::optional<python::InputArg>, int, bool, int, std::int64_t, std::int64_t,
                     std::optional<double>, double, bool, double, std::uint64_t, std::uint64_t,
-                    std::int64_t, std::int64_t, std::uintptr_t>(),
+                    std::int64_t, std::int64_t, std::uintptr_t, nb::object>(),
            "backend"_a.none(), "scope"_a.none(), "q"_a, "k"_a, "v"_a, "out"_a, "attn_mask"_a.none(),
            "key_padding_mask"_a.none(), "lse"_a.none(), "cu_seqlens_q"_a.none(),
            "cu_seqlens_k"_a.none(), "layout"_a, "is_causal"_a, "align"_a, "window_left"_a,
            "window_right"_a, "scale"_a.none(), "softcap"_a, "enable_gqa"_a, "dropout_p"_a,
-           "dropout_seed"_a, "dropout_offset"_a, "max_seqlen_q"_a, "max_seqlen_k"_a, "stream"_a)
+           "dropout_seed"_a, "dropout_offset"_a, "max_seqlen_q"_a, "max_seqlen_k"_a, "stream"_a,
+           "flex"_a.none())
       // Long CPU work must not hold other Python threads back.
       .def("run", &Call::run, nb::call_guard<nb::gil_scoped_release>())
       .def("explain",
@@ -220,6 +229,7 @@ NB_MODULE(_attend, m) {
              }
              return python::explanation_dict(ex);
            })
+      .def("block_mask", &Call::block_mask, nb::call_guard<nb::gil_scoped_release>())
       .def("time_native", &Call::time_native, "iterations"_a,
            nb::call_guard<nb::gil_scoped_release>());
 

@@ -26,6 +26,15 @@ def sdpa_bshd(q, k, v, **kwargs):
     return F.scaled_dot_product_attention(*t, **kwargs).transpose(1, 2)
 
 
+def flex_reference(q, k, v, doc, slopes):
+    """The document mask with ALiBi as SDPA's dense additive mask (BSHD, fp32)."""
+    S = q.shape[1]
+    pos = torch.arange(S, device=q.device)
+    bias = -slopes[:, None, None] * (pos[:, None] - pos[None, :]).abs()
+    bias = bias.masked_fill(doc[:, None] != doc[None, :], float("-inf"))
+    return sdpa_bshd(q, k, v, attn_mask=bias[None].float())
+
+
 def qkv(B=2, Sq=45, Sk=61, Hq=4, Hkv=4, D=32, dtype=torch.float32, device="cpu", **kw):
     g = torch.Generator(device=device).manual_seed(0)
     make = lambda *shape: torch.randn(*shape, generator=g, device=device, dtype=dtype, **kw)
@@ -33,9 +42,10 @@ def qkv(B=2, Sq=45, Sk=61, Hq=4, Hkv=4, D=32, dtype=torch.float32, device="cpu",
 
 
 def op_args(q, k, v, attn_mask=None, is_causal=False, return_lse=False, enable_gqa=False,
-            backend=None, layout="BSHD"):
+            backend=None, layout="BSHD", flex=None):
     return (q, k, v, attn_mask, None, None, None, 0.0, is_causal, None, enable_gqa, return_lse,
-            backend, layout, -1, -1, 0.0, "top_left", 0, 0, -1, 0)
+            backend, layout, -1, -1, 0.0, "top_left", 0, 0, -1, 0,
+            0 if flex is None else flex.handle, [] if flex is None else list(flex.tensors.values()))
 
 
 # --- CPU -----------------------------------------------------------------------------------------
@@ -112,6 +122,19 @@ def test_dropout_draws_a_fresh_seed_each_call_unless_given():
         q, k, v, dropout_p=0.5, dropout_seed=seed), backend="aot_eager")
     assert not torch.equal(f(q, k, v), f(q, k, v))
     torch.testing.assert_close(f(q, k, v, 5), f(q, k, v, 5))
+
+
+def test_flex_callables_eager_and_compiled():
+    q, k, v = qkv(Sq=61)
+    doc = torch.arange(61) // 20
+    slopes = torch.full((4,), 0.1)
+    spec = attend.FlexSpec(mask_fn=lambda b, h, i, j: bool(doc[i] == doc[j]),
+                           score_fn=lambda s, b, h, i, j: s - float(slopes[h]) * abs(i - j))
+    want = flex_reference(q, k, v, doc, slopes)
+    torch.testing.assert_close(attend.attention(q, k, v, flex=spec), want)
+    compiled = torch.compile(lambda q, k, v: attend.attention(q, k, v, flex=spec), fullgraph=True,
+                             backend="aot_eager")
+    torch.testing.assert_close(compiled(q, k, v), want)
 
 
 def test_backward_is_refused_clearly():
@@ -211,3 +234,39 @@ def test_cuda_varlen_and_key_padding():
     keep[1, :50] = False  # left padding, then gaps
     out = attend.attention(q, k, v, key_padding_mask=keep)
     assert rel_err(out, sdpa_bshd(q, k, v, attn_mask=keep[:, None, None, :])) < BF16_TOLERANCE
+
+
+@needs_cuda
+def test_cuda_flex_source_with_tensors_and_block_mask():
+    q, k, v = qkv(B=2, Sq=700, Sk=700, Hq=8, Hkv=8, D=128, dtype=torch.bfloat16, device="cuda")
+    doc = (torch.arange(700, device="cuda") // 230).to(torch.int32)
+    slopes = 2.0 ** -torch.arange(1, 9, device="cuda", dtype=torch.float32)
+    spec = attend.FlexSpec(score_mod="score - slopes[h] * fabsf(float(q_idx - kv_idx))",
+                           mask_mod="doc[q_idx] == doc[kv_idx]",
+                           tensors={"doc": doc, "slopes": slopes})
+    want = flex_reference(q, k, v, doc, slopes)
+    per_call = attend.attention(q, k, v, flex=spec, backend="flex")
+    assert rel_err(per_call, want) < BF16_TOLERANCE
+    spec.block_mask = attend.flex_block_mask(spec, q, k, v)
+    mask = spec.block_mask
+    assert (mask.batches, mask.heads, mask.query_tiles) == (1, 1, 6)  # mask names neither b nor h
+    assert 0 < mask.visited_tiles() < mask.query_tiles * mask.key_tiles
+    torch.testing.assert_close(attend.attention(q, k, v, flex=spec, backend="flex"), per_call,
+                               rtol=0, atol=0)
+    with pytest.raises(attend.Error, match="does not fit"):
+        attend.attention(q[:, :600], k[:, :600], v[:, :600], flex=spec, backend="flex")
+
+
+@needs_cuda
+def test_cuda_flex_compiles_and_passes_opcheck():
+    q, k, v = qkv(B=1, Sq=256, Sk=256, Hq=4, Hkv=4, D=64, dtype=torch.bfloat16, device="cuda")
+    doc = (torch.arange(256, device="cuda") // 100).to(torch.int32)
+    slopes = torch.zeros(4, device="cuda")
+    spec = attend.FlexSpec(mask_mod="doc[q_idx] == doc[kv_idx]", tensors={"doc": doc})
+    opcheck(attend_torch.attention_op, op_args(q, k, v, backend="flex", flex=spec))
+    block = lambda q, k, v: attend.attention(q, k, v, flex=spec, backend="flex") * 0.5
+    compiled = torch.compile(block, fullgraph=True)
+    want = flex_reference(q, k, v, doc, slopes) * 0.5
+    assert rel_err(compiled(q, k, v), want) < BF16_TOLERANCE
+    with pytest.raises(attend.Error, match="mask_mod"):  # the snippet's compile error
+        attend.attention(q, k, v, flex=attend.FlexSpec(mask_mod="ids[q_idx] > 0"), backend="flex")
