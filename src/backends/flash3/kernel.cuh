@@ -80,7 +80,7 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
   Ring<kStages> k_ring, v_ring;
   std::uint32_t q_phase = 0;
   const flash::FlashParams& f = p.f;
-  for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
+  for (int k = 0, t = block_tile<kList>(0); t < p.tiles; t = block_tile<kList>(++k)) {
     TileWork<kList> work;
     if (!tile_work<kBlockM>(t, p, kN, work)) continue;
     const Tile& w = work.w;
@@ -180,8 +180,8 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     }
   };
 
-  for (int t = static_cast<int>(blockIdx.x); t < p.tiles; t += static_cast<int>(gridDim.x)) {
-    constexpr bool kList = Mods::kMaskMod;
+  constexpr bool kList = Mods::kMaskMod;
+  for (int k = 0, t = block_tile<kList>(0); t < p.tiles; t = block_tile<kList>(++k)) {
     TileWork<kList> work;
     if (!tile_work<kBlockM>(t, p, kN, work)) continue;
     const Tile& w = work.w;
@@ -202,6 +202,15 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     if (walk.count > 0) {
       float sc[kN / 2];
       std::uint32_t pw[kN / 4];
+      [[maybe_unused]] MaskBits<kN> visible;  // of a partial tile, while its S GEMM runs
+      auto evaluate_mask = [&](int i, int n) {
+        if constexpr (Mods::kMaskMod) {
+          if (walk.partial_tile(i)) {
+            visible =
+                evaluate_mask_mod<Mods, kN>(p.flex, w.b, w.h, row0, n * kN, lane, s.q_len, s.k_len);
+          }
+        }
+      };
       // Visit i's key block n was read before its GEMM was issued: with a block list it comes
       // from global memory, and its latency hides under the GEMM.
       auto scores_to_weights = [&](int i, int n) {
@@ -211,9 +220,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         }
         if (keys.masked(n, kN)) mask_scores<kN>(sc, keys.band, row0, n * kN, lane);
         if constexpr (Mods::kMaskMod) {
-          if (walk.partial_tile(i)) {
-            apply_mask_mod<Mods, kN>(sc, p.flex, w.b, w.h, row0, n * kN, lane, s.q_len, s.k_len);
-          }
+          if (walk.partial_tile(i)) apply_mask_bits<kN>(sc, visible);
         }
         softmax_step<kN, kGeneral>(sc, st, f);
       };
@@ -237,6 +244,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       named_sync(my_turn, kTurnThreads);
       issue_qk();
       named_arrive(next_turn, kTurnThreads);
+      evaluate_mask(0, n);
       wgmma_wait<0>();
       fence_operands(sc);
       release(bars.k_empty, k_ring);
@@ -251,6 +259,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         rescale_output<kD>(o, st);  // while S runs
         issue_pv();
         named_arrive(next_turn, kTurnThreads);
+        evaluate_mask(i, n);
         wgmma_wait<1>();  // S(n) is ready; P V(n + 1) may still run
         fence_operands(sc);
         release(bars.k_empty, k_ring);

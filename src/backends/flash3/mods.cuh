@@ -18,13 +18,13 @@ struct NoMods {
   }
 };
 
-// Calls f(score, q, kv) on each element of one warpgroup's score accumulator (the layout of
+// Calls f(i, q, kv) for each element i of one warpgroup's score accumulator (the layout of
 // softmax.cuh: rows row0 and row0 + 8, keys from n0). Positions past the sequence are clamped
 // into it for the call (their scores are masked afterwards), so the flex functions never index
 // their tensors out of range.
 template <int kN, class F>
-__device__ __forceinline__ void for_each_score(float (&s)[kN / 2], int row0, int n0, int lane,
-                                               int q_len, int k_len, F&& f) {
+__device__ __forceinline__ void for_each_position(int row0, int n0, int lane, int q_len, int k_len,
+                                                  F&& f) {
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     const int q = min(row0 + 8 * half, q_len - 1);
@@ -32,8 +32,42 @@ __device__ __forceinline__ void for_each_score(float (&s)[kN / 2], int row0, int
     for (int nb = 0; nb < kN / 8; ++nb)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        f(s[nb * 4 + half * 2 + e], q, min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1));
+        f(nb * 4 + half * 2 + e, q, min(n0 + nb * 8 + (lane & 3) * 2 + e, k_len - 1));
       }
+  }
+}
+
+template <int kN, class F>
+__device__ __forceinline__ void for_each_score(float (&s)[kN / 2], int row0, int n0, int lane,
+                                               int q_len, int k_len, F&& f) {
+  for_each_position<kN>(row0, n0, lane, q_len, k_len,
+                        [&](int i, int q, int kv) { f(s[i], q, kv); });
+}
+
+// Which of a thread's scores of one key tile the mask_mod keeps, one bit each. The mask does not
+// depend on the scores, so it is evaluated while the tile's QK^T GEMM runs, and the latency of
+// the tensors it reads hides under the GEMM.
+template <int kN>
+struct MaskBits {
+  std::uint32_t word[(kN / 2 + 31) / 32];
+};
+
+template <class Mods, int kN>
+__device__ __forceinline__ MaskBits<kN> evaluate_mask_mod(const FlexArgs& args, int b, int h,
+                                                          int row0, int n0, int lane, int q_len,
+                                                          int k_len) {
+  MaskBits<kN> bits{};
+  for_each_position<kN>(row0, n0, lane, q_len, k_len, [&](int i, int q, int kv) {
+    if (Mods::visible(b, h, q, kv, args)) bits.word[i / 32] |= 1u << (i % 32);
+  });
+  return bits;
+}
+
+template <int kN>
+__device__ __forceinline__ void apply_mask_bits(float (&s)[kN / 2], const MaskBits<kN>& bits) {
+#pragma unroll
+  for (int i = 0; i < kN / 2; ++i) {
+    if (!((bits.word[i / 32] >> (i % 32)) & 1u)) s[i] = -INFINITY;
   }
 }
 
@@ -45,15 +79,6 @@ __device__ __forceinline__ void apply_score_mod(float (&s)[kN / 2], const FlexAr
   constexpr float kLog2e = 1.4426950408889634f;
   for_each_score<kN>(s, row0, n0, lane, q_len, k_len, [&](float& x, int q, int kv) {
     x = Mods::score(x, b, h, q, kv, args) * kLog2e;
-  });
-}
-
-template <class Mods, int kN>
-__device__ __forceinline__ void apply_mask_mod(float (&s)[kN / 2], const FlexArgs& args, int b,
-                                               int h, int row0, int n0, int lane, int q_len,
-                                               int k_len) {
-  for_each_score<kN>(s, row0, n0, lane, q_len, k_len, [&](float& x, int q, int kv) {
-    if (!Mods::visible(b, h, q, kv, args)) x = -INFINITY;
   });
 }
 

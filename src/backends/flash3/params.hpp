@@ -21,6 +21,7 @@ struct FlexBlockList {
   const int* counts = nullptr;
   const int* partial = nullptr;
   const int* full = nullptr;
+  const int* order = nullptr;  // [rows]: the rows, most key tiles first
   int batches = 1, heads = 1, key_tiles = 0;
 };
 

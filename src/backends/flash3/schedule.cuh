@@ -12,10 +12,10 @@ struct Tile {
   int m_block, h, b;
 };
 
-// Tiles are numbered query block fastest, then head, then batch, and block i takes tiles
-// i, i + gridDim.x, ...: the blocks running at one time share a head (or the heads of one GQA
-// group), so its K and V stay in L2 while they pass. Within a head the last query blocks come
-// first: under causal masking they are the longest, and the short ones fill the tail.
+// Without a block list, tiles are numbered query block fastest, then head, then batch, and block
+// i takes tiles i, i + gridDim.x, ...: the blocks running at one time share a head (or the heads of
+// one GQA group), so its K and V stay in L2 while they pass. Within a head the last query blocks
+// come first: under causal masking they are the longest, and the short ones fill the tail.
 __device__ __forceinline__ Tile tile_at(int t, const Flash3Params& p) {
   Tile w;
   w.m_block = p.m_blocks - 1 - t % p.m_blocks;
@@ -23,6 +23,16 @@ __device__ __forceinline__ Tile tile_at(int t, const Flash3Params& p) {
   w.h = t % p.f.Hq;
   w.b = t / p.f.Hq;
   return w;
+}
+
+// The k-th tile block blockIdx.x takes: blockIdx.x, + gridDim.x, ... With a block list, whose
+// tiles come longest first, the grid is walked as a snake (every other round backwards), so
+// each block's long and short tiles even out instead of the first blocks taking the longest
+// of every round.
+template <bool kList>
+__device__ __forceinline__ int block_tile(int k) {
+  const int i = static_cast<int>(blockIdx.x), g = static_cast<int>(gridDim.x);
+  return k * g + (kList && (k & 1) ? g - 1 - i : i);
 }
 
 // Rows of sequence b in the packed or dense tensors.
@@ -104,15 +114,28 @@ struct TileWork {
 template <int kBlockRows, bool kList>
 __device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int block_n,
                                           TileWork<kList>& out) {
-  out.w = tile_at(t, p);
+  long long row = 0;  // the block mask's row of the tile
+  if constexpr (kList) {
+    // Tiles follow the mask's rows, most visited first (l.order); each row stands for every
+    // batch and head the mask does not name, adjacent in t.
+    const FlexBlockList& l = p.flex.blocks;
+    const int reps_h = p.f.Hq / l.heads, reps = (p.f.B / l.batches) * reps_h;
+    const int rep = t % reps;
+    row = l.order[t / reps];
+    out.w.m_block = static_cast<int>(row % p.m_blocks);
+    const int bh = static_cast<int>(row / p.m_blocks);
+    out.w.h = l.heads == 1 ? rep % reps_h : bh % l.heads;
+    out.w.b = l.batches == 1 ? rep / reps_h : bh / l.heads;
+  } else {
+    out.w = tile_at(t, p);
+  }
   out.s = sequence_of(p.f, out.w.b);
   out.m0 = out.w.m_block * kBlockRows;
   if (out.m0 >= out.s.q_len) return false;
   out.keys = key_blocks(p.f, out.s, out.m0, min(kBlockRows, out.s.q_len - out.m0), block_n);
   if constexpr (kList) {
     const FlexBlockList& l = p.flex.blocks;
-    const int b = l.batches == 1 ? 0 : out.w.b, h = l.heads == 1 ? 0 : out.w.h;
-    const long long r = (static_cast<long long>(b) * l.heads + h) * p.m_blocks + out.w.m_block;
+    const long long r = row;
     out.walk.partial = l.counts[2 * r];
     out.walk.count = out.walk.partial + l.counts[2 * r + 1];
     out.walk.partial_at = l.partial + r * l.key_tiles;

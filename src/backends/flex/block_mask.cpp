@@ -82,7 +82,8 @@ class DeviceBlockMask final : public FlexBlockMask {
 std::size_t BlockMaskShape::bytes() const noexcept {
   const std::size_t n = static_cast<std::size_t>(rows());
   return cuda::align_up(2 * n * sizeof(int)) +
-         2 * cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
+         2 * cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int)) +
+         cuda::align_up(n * sizeof(int));
 }
 
 BlockMaskBuffers BlockMaskShape::place(void* base) const noexcept {
@@ -94,6 +95,8 @@ BlockMaskBuffers BlockMaskShape::place(void* base) const noexcept {
   b.partial = reinterpret_cast<int*>(at);
   at += cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
   b.full = reinterpret_cast<int*>(at);
+  at += cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
+  b.order = reinterpret_cast<int*>(at);
   return b;
 }
 
@@ -102,6 +105,7 @@ flash3::FlexBlockList BlockMaskShape::list(const BlockMaskBuffers& b) const noex
   l.counts = b.counts;
   l.partial = b.partial;
   l.full = b.full;
+  l.order = b.order;
   l.batches = static_cast<int>(batches);
   l.heads = static_cast<int>(heads);
   l.key_tiles = static_cast<int>(key_tiles);

@@ -18,6 +18,7 @@ struct BlockMaskBuffers {
   int* counts = nullptr;   // [rows][2]
   int* partial = nullptr;  // [rows][key_tiles]
   int* full = nullptr;     // [rows][key_tiles]
+  int* order = nullptr;    // [rows]: row indices, most visited first
 };
 
 struct BlockMaskShape {
@@ -39,8 +40,13 @@ flash3::FlexArgs flex_args(const Problem& p);
 flash3::FlexBlockList block_list_of(const FlexBlockMask& mask, const Problem& p,
                                     const BlockMaskShape& shape);
 
-// Enqueues the block-mask kernel of p's module, writing `out` (in run.cpp, beside the module).
+// Enqueues the block-mask kernel of p's module, writing `out` (in run.cpp, beside the module),
+// then the ordering of its rows.
 void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const BlockMaskBuffers& out,
                        cudaStream_t stream);
+
+// Enqueues the sort of the rows by visited tiles into buffers.order (block_order.cu).
+void launch_block_order(const BlockMaskShape& shape, const BlockMaskBuffers& buffers,
+                        cudaStream_t stream);
 
 }  // namespace attend::flex

@@ -133,6 +133,7 @@ void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const Bloc
                         static_cast<unsigned>(shape.heads), static_cast<unsigned>(shape.batches),
                         256, 1, 1, 0, stream, params, nullptr),
         "launching the block-mask kernel");
+  launch_block_order(shape, out, stream);
 }
 
 void run(const Problem& pr) {
