@@ -120,26 +120,6 @@ std::vector<Pattern> make_patterns(const Tables& t, std::int64_t S) {
   return out;
 }
 
-// The named tensors each pattern's source reads, as views of `memory` (host or device copies).
-struct TableViews {
-  attend::TensorView doc, prefix, slopes, rel;
-};
-
-void attach_tensors(Pattern& p, const TableViews& v) {
-  p.spec.tensors.clear();
-  const auto add_if_named = [&](const char* name, const attend::TensorView& view) {
-    const std::string all = p.spec.score_mod + " " + p.spec.mask_mod;
-    if (all.find(std::string(name) + "[") != std::string::npos ||
-        all.find(std::string(name) + "(") != std::string::npos) {
-      p.spec.tensors.push_back({name, view});
-    }
-  };
-  add_if_named("doc", v.doc);
-  add_if_named("prefix", v.prefix);
-  add_if_named("slopes", v.slopes);
-  add_if_named("rel", v.rel);
-}
-
 std::vector<float> dense_bias(const Pattern& p, std::int64_t H, std::int64_t S) {
   std::vector<float> bias(static_cast<std::size_t>(kBatch * H * S * S));
   std::size_t i = 0;
@@ -165,6 +145,26 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// `reference` with the dense bias (and the pattern's softcap) into `want`, then `backend` with
+// the spec into `out`, over the same q, k, v; returns the second call's milliseconds, `wait`
+// included (the GPU's synchronisation).
+double reference_then_flex(attend::Params params, Pattern& p, const attend::TensorView& bias,
+                           const attend::TensorView& want, const attend::TensorView& out,
+                           const char* reference, const char* backend, void (*wait)()) {
+  params.out = want;
+  params.attn_mask = bias;
+  params.softcap = p.softcap;
+  attend::attention(params, reference);
+  params.out = out;
+  params.attn_mask = {};
+  params.softcap = 0.0;
+  params.flex = &p.spec;
+  const auto start = std::chrono::steady_clock::now();
+  attend::attention(params, backend);  // on the GPU the first call compiles (or loads) the kernel
+  if (wait != nullptr) wait();
+  return milliseconds_since(start);
+}
+
 // cpu_flash with the callables against math with the dense bias, fp32.
 double check_on_cpu(Pattern& p, const std::vector<float>& q, const std::vector<float>& k,
                     const std::vector<float>& v, std::int64_t H, std::int64_t S, double* ms) {
@@ -176,18 +176,10 @@ double check_on_cpu(Pattern& p, const std::vector<float>& q, const std::vector<f
   params.q = view(const_cast<float*>(q.data()), attend::f32, attend::cpu, shape);
   params.k = view(const_cast<float*>(k.data()), attend::f32, attend::cpu, shape);
   params.v = view(const_cast<float*>(v.data()), attend::f32, attend::cpu, shape);
-  params.out = view(want.data(), attend::f32, attend::cpu, shape);
-  params.attn_mask = view(bias.data(), attend::f32, attend::cpu, {kBatch, H, S, S});
-  params.softcap = p.softcap;
-  attend::attention(params, "math");
-
-  params.attn_mask = {};
-  params.softcap = 0.0;
-  params.out = view(out.data(), attend::f32, attend::cpu, shape);
-  params.flex = &p.spec;
-  const auto start = std::chrono::steady_clock::now();
-  attend::attention(params, "cpu_flash");
-  *ms = milliseconds_since(start);
+  *ms = reference_then_flex(
+      params, p, view(bias.data(), attend::f32, attend::cpu, {kBatch, H, S, S}),
+      view(want.data(), attend::f32, attend::cpu, shape),
+      view(out.data(), attend::f32, attend::cpu, shape), "math", "cpu_flash", nullptr);
   return relative_error(out, want);
 }
 
@@ -256,31 +248,21 @@ double check_on_gpu(Pattern& p, const Tables& t, const std::vector<float>& q,
   DeviceCopy dq(to_bf16(q)), dk(to_bf16(k)), dv(to_bf16(v)), dout(to_bf16(q)), dwant(to_bf16(q));
   DeviceCopy dbias(dense_bias(p, H, S)), ddoc(t.doc), dprefix(t.prefix), dslopes(t.slopes),
       drel(t.rel);
-  attach_tensors(
-      p, {view(ddoc.data, attend::i32, gpu, {S}), view(dprefix.data, attend::i32, gpu, {kBatch}),
-          view(dslopes.data, attend::f32, gpu, {H}),
-          view(drel.data, attend::f32, gpu, {H, 2 * S - 1})});
+  p.spec.tensors = {{"doc", view(ddoc.data, attend::i32, gpu, {S})},
+                    {"prefix", view(dprefix.data, attend::i32, gpu, {kBatch})},
+                    {"slopes", view(dslopes.data, attend::f32, gpu, {H})},
+                    {"rel", view(drel.data, attend::f32, gpu, {H, 2 * S - 1})}};
   const auto shape = {kBatch, S, H, kHeadDim};
   attend::Params params;
   params.q = view(dq.data, attend::bf16, gpu, shape);
   params.k = view(dk.data, attend::bf16, gpu, shape);
   params.v = view(dv.data, attend::bf16, gpu, shape);
-  params.out = view(dwant.data, attend::bf16, gpu, shape);
-  params.attn_mask = view(dbias.data, attend::f32, gpu, {kBatch, H, S, S});
-  params.softcap = p.softcap;
-  attend::attention(params, "cuda_math");
-
-  params.attn_mask = {};
-  params.softcap = 0.0;
-  params.out = view(dout.data, attend::bf16, gpu, shape);
-  params.flex = &p.spec;
-  const auto start = std::chrono::steady_clock::now();
-  attend::attention(params, "flex");  // the first call of a spec compiles (or loads) its kernel
-  cuda_check(cudaDeviceSynchronize(), "flex");
-  *ms = milliseconds_since(start);
-  const double error =
-      relative_error(bf16_output(params.out, q.size()),
-                     bf16_output(view(dwant.data, attend::bf16, gpu, shape), q.size()));
+  const attend::TensorView out = view(dout.data, attend::bf16, gpu, shape),
+                           want = view(dwant.data, attend::bf16, gpu, shape);
+  *ms = reference_then_flex(params, p, view(dbias.data, attend::f32, gpu, {kBatch, H, S, S}), want,
+                            out, "cuda_math", "flex",
+                            [] { cuda_check(cudaDeviceSynchronize(), "flex"); });
+  const double error = relative_error(bf16_output(out, q.size()), bf16_output(want, q.size()));
   p.spec.tensors.clear();  // the device copies end here
   return error;
 }

@@ -31,16 +31,6 @@ struct PyFunction {
   }
 };
 
-namespace {
-
-// What a Python exception inside a callable becomes: nanobind's python_error, which cpu_flash
-// carries to the calling thread and nanobind raises again as the original exception.
-[[noreturn]] void raise_python_error() {
-  throw nb::python_error();
-}
-
-}  // namespace
-
 Flex::Flex(std::string score_mod, std::string mask_mod, const std::vector<std::string>& names,
            std::vector<InputArg> tensors, nb::object score_fn, nb::object mask_fn)
     : arrays_(std::move(tensors)) {
@@ -60,7 +50,7 @@ Flex::Flex(std::string score_mod, std::string mask_mod, const std::vector<std::s
       nb::gil_scoped_acquire gil;
       const nb::object r = (*f)(score, b, h, q_idx, kv_idx);
       const double x = PyFloat_AsDouble(r.ptr());
-      if (x == -1.0 && PyErr_Occurred()) raise_python_error();
+      if (x == -1.0 && PyErr_Occurred()) throw nb::python_error();  // raised again as itself
       return static_cast<float>(x);
     };
   }
@@ -71,7 +61,7 @@ Flex::Flex(std::string score_mod, std::string mask_mod, const std::vector<std::s
       nb::gil_scoped_acquire gil;
       const nb::object r = (*f)(b, h, q_idx, kv_idx);
       const int visible = PyObject_IsTrue(r.ptr());
-      if (visible < 0) raise_python_error();
+      if (visible < 0) throw nb::python_error();
       return visible != 0;
     };
   }

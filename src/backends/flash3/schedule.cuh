@@ -135,11 +135,10 @@ __device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int bloc
   out.keys = key_blocks(p.f, out.s, out.m0, min(kBlockRows, out.s.q_len - out.m0), block_n);
   if constexpr (kList) {
     const FlexBlockList& l = p.flex.blocks;
-    const long long r = row;
-    out.walk.partial = l.counts[2 * r];
-    out.walk.count = out.walk.partial + l.counts[2 * r + 1];
-    out.walk.partial_at = l.partial + r * l.key_tiles;
-    out.walk.full_at = l.full + r * l.key_tiles;
+    out.walk.partial = l.counts[2 * row];
+    out.walk.count = out.walk.partial + l.counts[2 * row + 1];
+    out.walk.partial_at = l.partial + row * l.key_tiles;
+    out.walk.full_at = l.full + row * l.key_tiles;
   } else {
     out.walk.count = out.keys.end - out.keys.begin;
     out.walk.first = out.keys.end - 1;
