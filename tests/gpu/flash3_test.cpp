@@ -1,5 +1,6 @@
 // flash3 and flash3_varlen against cuda_math at sizes that exercise what small conformance cases
-// cannot: more query tiles than SMs (the persistent schedule wraps), key blocks in every ring
+// cannot: more query tiles than SMs (the persistent schedule wraps, and on 132 SMs the last
+// tiles are cut between blocks, which hand their state over), key blocks in every ring
 // slot phase, every head-dim instantiation (and a padded one), causal and window bands that
 // start and end mid-tile in both alignments, softcap and a negative scale (the general softmax),
 // GQA, fp16 and bf16, and packed sequences of odd lengths. Outputs are poisoned first.
@@ -39,6 +40,16 @@ std::vector<ProblemSpec> dense_specs() {
       out.push_back(w);
     }
   }
+  // The shared tail (288 tiles on 132 SMs: the last 156 are cut into runs of key blocks) with
+  // one and two key blocks per tile, and with the general softmax.
+  for (std::int64_t keys : {100, 130}) {
+    ProblemSpec few = base(DType::bf16, 128);
+    few.Sk = keys, few.Hkv = 4;
+    out.push_back(few);
+  }
+  ProblemSpec capped = base(DType::f16, 64);
+  capped.softcap = 30.0;
+  out.push_back(capped);
   ProblemSpec softcap = base(DType::bf16, 128);
   softcap.softcap = 20.0, softcap.causal = true;
   out.push_back(softcap);

@@ -6,7 +6,8 @@
 // masks come before the rest). Inside a warpgroup the softmax of block n overlaps the P V
 // product of block n+1 already issued; between the two warpgroups a pair of named barriers
 // alternates GEMM issue, so one warpgroup's softmax runs under the other's GEMMs. The output
-// goes through shared memory (the tile's own Q rows) and leaves with a TMA store. The Mods
+// goes through shared memory and leaves with a TMA store. A tile of the shared tail may be cut
+// between two blocks, one of which hands its state to the other (handoff.cuh). The Mods
 // policy (mods.cuh) is the flex backend's score and mask functions; the built-in kernels take
 // none, and a flex block mask replaces the band's key blocks with its list (schedule.cuh).
 #pragma once
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "backends/flash3/handoff.cuh"
 #include "backends/flash3/mods.cuh"
 #include "backends/flash3/params.hpp"
 #include "backends/flash3/schedule.cuh"
@@ -80,9 +82,10 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
   Ring<kStages> k_ring, v_ring;
   std::uint32_t q_phase = 0;
   const flash::FlashParams& f = p.f;
-  for (int k = 0, t = block_tile<kList>(0); t < p.tiles; t = block_tile<kList>(++k)) {
+  Unit u;
+  for (int k = 0; unit_at<kList>(k, p, u); ++k) {
     TileWork<kList> work;
-    if (!tile_work<kBlockM>(t, p, kN, work)) continue;
+    if (!tile_work<kBlockM>(u, p, kN, work)) continue;
     const Tile& w = work.w;
     const Sequence& s = work.s;
     const int m0 = work.m0;
@@ -181,9 +184,11 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
   };
 
   constexpr bool kList = Mods::kMaskMod;
-  for (int k = 0, t = block_tile<kList>(0); t < p.tiles; t = block_tile<kList>(++k)) {
+  bool handed = false;  // a hand-over whose flag is not up yet
+  Unit u;
+  for (int k = 0; unit_at<kList>(k, p, u); ++k) {
     TileWork<kList> work;
-    if (!tile_work<kBlockM>(t, p, kN, work)) continue;
+    if (!tile_work<kBlockM>(u, p, kN, work)) continue;
     const Tile& w = work.w;
     const Sequence& s = work.s;
     const int m0 = work.m0;
@@ -283,6 +288,21 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       release_q_early();
     }
 
+    // A tile cut in two (the shared tail): hand this half's state over, or take the other's.
+    // The hand-over's flag goes up at the end of the next unit, when its stores have drained,
+    // and before any wait for another block's flag, so no block waits on a waiting block.
+    if (handed) {
+      if (tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
+      handed = false;
+    }
+    if (u.hands_over()) {
+      hand_over<kD>(p.tail, blockIdx.x, cw, tid, epilogue, o, st);
+      handed = true;
+      if (!kSeparateOutput && tid == 0) barrier_arrive(&bars.q_empty);
+      continue;
+    }
+    if (u.takes_over(p.tail)) take_over<kD>(p.tail, blockIdx.x + 1, cw, tid, epilogue, o, st);
+
     // Epilogue: normalise, write the LSE, stage O (this warpgroup's 64 rows), store it.
     constexpr float kLn2 = 0.69314718055994530942f;
     float inv[2];
@@ -347,6 +367,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       if (!kSeparateOutput && tid == 0) barrier_arrive(&bars.q_empty);
     }
   }
+  if (handed && tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
   if (tid == 0) tma_store_wait();
 }
 

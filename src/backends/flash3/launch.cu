@@ -1,5 +1,6 @@
 // From a resolved Problem to one persistent flash3 launch: lower it to FlashParams (packing
-// key-padded K/V first), describe Q, K, V and O to TMA (maps.cpp), size the grid, dispatch.
+// key-padded K/V first), describe Q, K, V and O to TMA (maps.cpp), size the grid and its
+// shared tail (tail.cpp), dispatch.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -12,6 +13,7 @@
 #include "backends/flash/lower.hpp"
 #include "backends/flash3/launch.hpp"
 #include "backends/flash3/maps.hpp"
+#include "backends/flash3/tail.hpp"
 #include "backends/flash3/tiles.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
@@ -48,6 +50,11 @@ void run(const Problem& pr) {
   p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks
   const int grid = std::min(p.tiles, sm_count);
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
+  p.tail = plan_tail(p, grid, key_tile(kernel_dim), false);
+  if (p.tail.tiles > 0) {  // packed keys are never uniform: the lease is still free
+    lease.emplace(pr.device.index, stream, tail_bytes(p.tail, grid, kernel_dim));
+    place_tail(p.tail, lease->data(), grid, kernel_dim, stream);
+  }
 
   const TensorMaps maps = tensor_maps(pr, f, kernel_dim);
   flash::HeadDims<64, 128, 256>::visit(kernel_dim, [&]<int kD>() {

@@ -31,11 +31,25 @@ struct FlexArgs {
   FlexBlockList blocks;
 };
 
+// The shared tail of a problem whose tiles all visit the same key blocks (no band, no packed
+// sequences, no block list). Tiles past the last full round of the grid would leave most blocks
+// idle at the end, so the last `tiles` tiles (one round plus the leftover) are cut into equal
+// runs of key blocks, one per block (schedule.cuh: unit_at). A tile cut in two is finished by the
+// block that started it, with the state its other half's block hands over through `partials`
+// (handoff.cuh).
+struct StreamTail {
+  int tiles = 0;              // 0: every tile is whole
+  int key_blocks = 0;         // visits of every tile
+  float* partials = nullptr;  // per slot: every consumer thread's O, row max and row sum
+  unsigned* ready = nullptr;  // per slot and consumer warpgroup: 1 once its partial is out
+};
+
 struct Flash3Params {
   flash::FlashParams f;
   int m_blocks = 0;  // query tiles per (sequence, head), over the longest sequence
   int tiles = 0;     // m_blocks · Hq · B
-  FlexArgs flex;     // read only by flex instantiations
+  StreamTail tail;
+  FlexArgs flex;  // read only by flex instantiations
 };
 
 }  // namespace attend::flash3

@@ -35,6 +35,49 @@ __device__ __forceinline__ int block_tile(int k) {
   return k * g + (kList && (k & 1) ? g - 1 - i : i);
 }
 
+// One piece of a block's work: tile t, visits [from, to) of its key walk (to < 0: all of them).
+// A tile cut in two (the shared tail) has two units: its last visits, which the block after
+// runs first and hands over (from > 0), and its first visits, which this block runs last
+// before it takes that state over and finishes the tile (to < the tail's key_blocks). The
+// hand-over slot is the index of the block that starts there.
+struct Unit {
+  int t = 0;
+  int from = 0, to = -1;
+  __device__ __forceinline__ bool hands_over() const { return from > 0; }
+  __device__ __forceinline__ bool takes_over(const StreamTail& tail) const {
+    return to >= 0 && to < tail.key_blocks;
+  }
+};
+
+// The k-th unit of block blockIdx.x (false past its last): whole tiles block_tile(0),
+// block_tile(1), ... below the shared tail, then its run of the tail's key blocks, which is
+// [i·J/G, (i+1)·J/G) of the tail's J = tiles · key_blocks visits for block i of G. With at least
+// one tile's visits per block, a tile is cut in two at most, at a run boundary. A pure function
+// of k, so that a loop carries nothing else.
+template <bool kList>
+__device__ __forceinline__ bool unit_at(int k, const Flash3Params& p, Unit& u) {
+  u.from = 0;
+  u.to = -1;
+  if (p.tail.tiles == 0) {
+    u.t = block_tile<kList>(k);
+    return u.t < p.tiles;
+  }
+  const int whole = p.tiles - p.tail.tiles, rounds = whole / static_cast<int>(gridDim.x);
+  if (k < rounds) {
+    u.t = block_tile<kList>(k);
+    return true;
+  }
+  const int nb = p.tail.key_blocks;
+  const int visits = p.tail.tiles * nb, g = static_cast<int>(gridDim.x);  // visits·g < 2^31
+  const int i = static_cast<int>(blockIdx.x), lo = visits * i / g, hi = visits * (i + 1) / g;
+  const int tile = lo / nb + (k - rounds), start = tile * nb;
+  if (start >= hi) return false;
+  u.t = whole + tile;
+  u.from = max(lo - start, 0);
+  u.to = min(hi - start, nb);
+  return true;
+}
+
 // Rows of sequence b in the packed or dense tensors.
 struct Sequence {
   int q_start, q_len, k_start, k_len;
@@ -99,9 +142,9 @@ struct KeyWalk {
   __device__ __forceinline__ bool partial_tile(int i) const { return kList && i < partial; }
 };
 
-// Everything the producer and the consumers derive from tile index t: its coordinates, its
-// sequence, its first query row and its key blocks. False when the tile lies past the end of
-// its sequence (a shorter packed sequence): nothing to do.
+// Everything the producer and the consumers derive from a unit's tile t: its coordinates, its
+// sequence, its first query row and its key blocks (the unit's share of them). False when the
+// tile lies past the end of its sequence (a shorter packed sequence): nothing to do.
 template <bool kList>
 struct TileWork {
   Tile w;
@@ -112,8 +155,9 @@ struct TileWork {
 };
 
 template <int kBlockRows, bool kList>
-__device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int block_n,
+__device__ __forceinline__ bool tile_work(const Unit& u, const Flash3Params& p, int block_n,
                                           TileWork<kList>& out) {
+  const int t = u.t;
   long long row = 0;  // the block mask's row of the tile
   if constexpr (kList) {
     // Tiles follow the mask's rows, most visited first (l.order); each row stands for every
@@ -142,6 +186,10 @@ __device__ __forceinline__ bool tile_work(int t, const Flash3Params& p, int bloc
   } else {
     out.walk.count = out.keys.end - out.keys.begin;
     out.walk.first = out.keys.end - 1;
+    if (u.to >= 0) {  // a piece of a tile of the shared tail
+      out.walk.count = u.to - u.from;
+      out.walk.first -= u.from;
+    }
   }
   return true;
 }

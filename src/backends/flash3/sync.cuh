@@ -1,6 +1,7 @@
 // Hopper's asynchronous machinery as the flash3 kernels use it: mbarriers (arrive counts and
 // transaction bytes, waited on by phase parity), TMA tile copies in both directions, named
-// barriers between warpgroups, and register reallocation between warpgroup roles.
+// barriers between warpgroups, register reallocation between warpgroup roles, and flags that
+// pass work between blocks.
 #pragma once
 
 #include <cuda.h>
@@ -84,6 +85,21 @@ __device__ __forceinline__ void tma_store_wait() {
 // Orders this thread's ordinary shared-memory writes before later async-proxy reads (TMA, wgmma).
 __device__ __forceinline__ void fence_async_shared() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// ---- flags between blocks (global memory, GPU scope) ------------------------------------------
+
+// Publishes everything this thread wrote, and what the threads it synchronised with wrote
+// before, then raises the flag.
+__device__ __forceinline__ void flag_raise(unsigned* flag) {
+  asm volatile("fence.acq_rel.gpu;\nst.relaxed.gpu.global.u32 [%0], 1;\n" ::"l"(flag) : "memory");
+}
+// Spins until the flag is raised; later reads see what was published before it.
+__device__ __forceinline__ void flag_wait(const unsigned* flag) {
+  unsigned v;
+  do {
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag) : "memory");
+  } while (v == 0);
 }
 
 // ---- named barriers and register reallocation -----------------------------------------------
