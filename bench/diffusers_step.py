@@ -6,9 +6,16 @@ The model is FluxTransformer2DModel with Flux.1's width (24 heads x 128, joint d
 initialised in bf16 on the GPU; a 1024x1024 image is 4096 latent tokens, plus 512 text tokens.
 Each attend backend is set with attend.diffusers.set_attention_backend on the same model, so the
 rest of the step is the same code. Timing: CUDA events, warm-up, median of --repeat steps under
-torch.no_grad. The output of each backend is compared with native's (rel. L2).
+torch.no_grad, two ways: eager (how a plain diffusers pipeline runs; at this size Python's kernel
+launches take about as long as the GPU work, so eager steps measure the host as much as the
+attention) and replayed from a CUDA graph of the step (GPU time only, as under
+torch.compile(mode="reduce-overhead")). Each round measures every backend both ways, in turn,
+and the median over --rounds is reported, so drifting clocks do not favour one. The output of each backend is compared with native's
+(rel. L2).
 
-    python3 bench/diffusers_step.py [--backends auto,flash,cuda_math] [--json out.json]
+    python3 bench/diffusers_step.py [--backends auto,cudnn,flash] [--json out.json]
+
+"median_ms" and "speedup_vs_native" in the JSON are the graph replays; "eager_*" the eager steps.
 """
 import argparse
 import datetime
@@ -66,6 +73,36 @@ def time_steps(model, inputs, warmup, repeat):
     return statistics.median(times), out
 
 
+def capture_step(model, inputs, warmup):
+    """One step captured as a CUDA graph, and its output tensor. Warm-up and capture share a
+    stream, so attend's per-stream workspace is sized before capture (it never allocates
+    during one). The graph keeps the attention it was captured with."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.stream(stream):
+        for _ in range(warmup):
+            model(**inputs)
+        with torch.cuda.graph(graph, stream=stream):
+            out = model(**inputs)[0]
+    torch.cuda.current_stream().wait_stream(stream)
+    return graph, out
+
+
+def time_replays(graph, warmup, repeat):
+    for _ in range(warmup):
+        graph.replay()
+    times = []
+    for _ in range(repeat):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
 def native_attention_kernels(model, inputs):
     """The attention kernels native's SDPA ran, by name (PyTorch picks among its backends)."""
     with torch.no_grad(), torch.profiler.profile(
@@ -79,13 +116,16 @@ def native_attention_kernels(model, inputs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backends", default="auto,flash", help="attend backends, comma-separated")
+    ap.add_argument("--backends", default="auto,cudnn,flash",
+                    help="attend backends, comma-separated")
     ap.add_argument("--double", type=int, default=2, help="double-stream blocks (Flux.1: 19)")
     ap.add_argument("--single", type=int, default=4, help="single-stream blocks (Flux.1: 38)")
     ap.add_argument("--image-tokens", type=int, default=4096)
     ap.add_argument("--text-tokens", type=int, default=512)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=20, help="timed steps per measurement")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="measurements per backend, taken in turn (median reported)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -96,21 +136,60 @@ def main():
     log(f"model: Flux width, {args.double} double + {args.single} single blocks, "
         f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters; tokens "
         f"{args.image_tokens} image + {args.text_tokens} text")
-    native_ms, native_out = time_steps(model, inputs, args.warmup, args.repeat)
-    kernels = native_attention_kernels(model, inputs)
-    rows = [{"backend": "native", "median_ms": native_ms, "speedup_vs_native": 1.0,
-             "rel_err_vs_native": 0.0, "attention_kernels": kernels}]
-    for backend in args.backends.split(","):
-        attend.diffusers.set_attention_backend(model, backend)
-        ms, out = time_steps(model, inputs, args.warmup, args.repeat)
-        err = ((out.double() - native_out.double()).norm() / native_out.double().norm()).item()
-        rows.append({"backend": f"attend:{backend}", "median_ms": ms,
-                     "speedup_vs_native": native_ms / ms, "rel_err_vs_native": err})
-        attend.diffusers.reset_attention_backend(model)
+    backends = ["native"] + args.backends.split(",")
 
-    print(f"{'attention':16s} {'step ms':>9s} {'vs native':>10s} {'rel_err':>9s}")
+    def routed(backend):
+        attend.diffusers.reset_attention_backend(model)
+        if backend != "native":
+            attend.diffusers.set_attention_backend(model, backend)
+
+    eager = {b: [] for b in backends}
+    graph_rounds = {b: [] for b in backends}
+    outputs, graphs = {}, {}
+    for backend in backends:
+        routed(backend)
+        graphs[backend] = capture_step(model, inputs, args.warmup)
+    # Rounds take the backends in turn, so drifting clocks (1-2% over a run) favour none.
+    for r in range(args.rounds):
+        for backend in backends:
+            routed(backend)
+            ms, outputs[backend] = time_steps(model, inputs, args.warmup, args.repeat)
+            eager[backend].append(ms)
+            graph_rounds[backend].append(time_replays(graphs[backend][0], args.warmup,
+                                                      args.repeat))
+        log(f"round {r + 1}/{args.rounds}: " + ", ".join(
+            f"{b} {eager[b][-1]:.3f} eager / {graph_rounds[b][-1]:.3f} graph ms"
+            for b in backends))
+    graphed = {b: (statistics.median(graph_rounds[b]), graphs[b][1]) for b in backends}
+    routed("native")
+    kernels = native_attention_kernels(model, inputs)
+
+    def rel_err(out):
+        ref = outputs["native"].double()
+        return ((out.double() - ref).norm() / ref.norm()).item()
+
+    rows = []
+    for backend in backends:
+        eager_ms = statistics.median(eager[backend])
+        graph_ms, graph_out = graphed[backend]
+        row = {"backend": backend if backend == "native" else f"attend:{backend}",
+               "median_ms": graph_ms,
+               "speedup_vs_native": graphed["native"][0] / graph_ms,
+               "eager_median_ms": eager_ms,
+               "rounds_ms": graph_rounds[backend],
+               "eager_rounds_ms": eager[backend],
+               "eager_speedup_vs_native": statistics.median(eager["native"]) / eager_ms,
+               "rel_err_vs_native": rel_err(outputs[backend]),
+               "graph_rel_err_vs_native": rel_err(graph_out)}
+        if backend == "native":
+            row["attention_kernels"] = kernels
+        rows.append(row)
+
+    print(f"{'attention':16s} {'graph ms':>9s} {'vs native':>10s} {'eager ms':>9s} "
+          f"{'vs native':>10s} {'rel_err':>9s}")
     for r in rows:
         print(f"{r['backend']:16s} {r['median_ms']:9.3f} {r['speedup_vs_native']:9.3f}x "
+              f"{r['eager_median_ms']:9.3f} {r['eager_speedup_vs_native']:9.3f}x "
               f"{r['rel_err_vs_native']:9.2e}")
     print(f"native's attention kernels: {', '.join(kernels) or 'unknown'}")
     if args.json:
