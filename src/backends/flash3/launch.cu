@@ -50,7 +50,7 @@ void run(const Problem& pr) {
   p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks
   const int grid = std::min(p.tiles, sm_count);
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
-  p.tail = plan_tail(p, grid, key_tile(kernel_dim), false);
+  p.tail = plan_tail(p, grid, key_tile(kernel_dim));
   if (p.tail.tiles > 0) {  // packed keys are never uniform: the lease is still free
     lease.emplace(pr.device.index, stream, tail_bytes(p.tail, grid, kernel_dim));
     place_tail(p.tail, lease->data(), grid, kernel_dim, stream);

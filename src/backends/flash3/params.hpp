@@ -35,8 +35,8 @@ struct FlexArgs {
 // sequences, no block list). Tiles past the last full round of the grid would leave most blocks
 // idle at the end, so the last `tiles` tiles (one round plus the leftover) are cut into equal
 // runs of key blocks, one per block (schedule.cuh: unit_at). A tile cut in two is finished by the
-// block that started it, with the state its other half's block hands over through `partials`
-// (handoff.cuh).
+// block that runs its first key blocks, with the state the block that ran the rest hands over
+// through `partials` (handoff.cuh).
 struct StreamTail {
   int tiles = 0;              // 0: every tile is whole
   int key_blocks = 0;         // visits of every tile

@@ -1,3 +1,4 @@
+// Host side of the shared tail: plan, workspace layout, flags cleared before each launch.
 #include "backends/flash3/tail.hpp"
 
 #include "backends/flash3/tiles.hpp"
@@ -18,10 +19,10 @@ std::size_t flag_bytes(int grid) {
 
 }  // namespace
 
-StreamTail plan_tail(const Flash3Params& p, int grid, int key_tile, bool block_list) {
+StreamTail plan_tail(const Flash3Params& p, int grid, int key_tile) {
   const flash::FlashParams& f = p.f;
-  const bool uniform = !block_list && f.cu_q == nullptr && f.cu_k == nullptr && f.window_left < 0 &&
-                       f.window_right < 0 && f.Sk > 0;
+  const bool uniform =
+      f.cu_q == nullptr && f.cu_k == nullptr && f.window_left < 0 && f.window_right < 0 && f.Sk > 0;
   StreamTail tail;
   if (!uniform || grid <= 0 || p.tiles <= grid || p.tiles % grid == 0) return tail;
   const int tiles = grid + p.tiles % grid, key_blocks = (f.Sk + key_tile - 1) / key_tile;

@@ -10,11 +10,11 @@
 
 namespace attend::flash3 {
 
-// The tail of `p` (its f, tiles and grid set): one round plus the leftover tiles, when every
-// tile visits the same key blocks (no window or causal band, no packed sequences, no block list)
-// and the tiles do not fill the last round of `grid` blocks. Its tiles and key_blocks are 0
-// otherwise.
-StreamTail plan_tail(const Flash3Params& p, int grid, int key_tile, bool block_list);
+// The tail of `p` (its f and tiles set) on `grid` blocks: one round plus the leftover tiles,
+// when every tile visits the same key blocks (no window or causal band, no packed sequences)
+// and the tiles do not fill the last round. Its tiles and key_blocks are 0 otherwise. A flex
+// block list makes the tiles uneven: flex does not plan a tail.
+StreamTail plan_tail(const Flash3Params& p, int grid, int key_tile);
 
 // Workspace bytes of a planned tail with `grid` blocks and kernel head dim kernel_dim.
 std::size_t tail_bytes(const StreamTail& tail, int grid, int kernel_dim);
