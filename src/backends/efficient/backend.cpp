@@ -13,6 +13,7 @@
 #include "backends/builtin.hpp"
 #include "backends/efficient/launch.hpp"
 #include "backends/flash/launch.hpp"
+#include "backends/head_dim_note.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
@@ -77,8 +78,8 @@ class EfficientBackend final : public Backend {
     if (kd == 0) {
       sink.refuse(Code::head_dim, "head dim (compiled kernels)", "a compiled flash head dim",
                   str(p.D));
-    } else if (kd != p.D && sink.detailed()) {
-      sink.note(str("head dim ", p.D, " runs on the ", kd, "-wide kernel, zero-padded"));
+    } else {
+      note_padded_head_dim(sink, p.D, kd);
     }
   }
 

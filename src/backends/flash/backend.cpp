@@ -10,6 +10,7 @@
 #include "attend/problem.hpp"
 #include "backends/builtin.hpp"
 #include "backends/flash/launch.hpp"
+#include "backends/head_dim_note.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
@@ -76,9 +77,8 @@ class FlashBackend : public Backend {
     if (kd == 0) {
       sink.refuse(Code::head_dim, "head dim (compiled kernels)", head_dim_list(),
                   std::to_string(p.D));
-    } else if (kd != p.D && sink.detailed()) {
-      sink.note(str("head dim ", p.D, " runs on the ", kd,
-                    "-wide kernel, zero-padded: it costs as much as D = ", kd));
+    } else {
+      note_padded_head_dim(sink, p.D, kd);
     }
   }
 

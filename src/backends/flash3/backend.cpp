@@ -13,6 +13,7 @@
 #include "backends/flash3/launch.hpp"
 #include "backends/flash3/limits.hpp"
 #include "backends/flash3/tiles.hpp"
+#include "backends/head_dim_note.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/text.hpp"
 
@@ -94,11 +95,7 @@ class Flash3Backend : public Backend {
     check_flash3_limits(p, sink);
     const std::int64_t tiles = (p.Sq + flash3::kBlockM - 1) / flash3::kBlockM * p.Hq * p.B;
     if (!sink.detailed()) return;
-    const int kd = flash3::kernel_head_dim(p.D);
-    if (kd != p.D && kd != 0) {
-      sink.note(str("head dim ", p.D, " runs on the ", kd,
-                    "-wide kernel, zero-padded: it costs as much as D = ", kd));
-    }
+    note_padded_head_dim(sink, p.D, flash3::kernel_head_dim(p.D));
     const core::CudaDeviceInfo* dev = core::cuda_device(p.device.index);
     if (dev != nullptr && flash3::prefers_split_kv(tiles, dev->sm_count, p.Sk) &&
         flash::kernel_head_dim(p.D) != 0) {

@@ -14,6 +14,7 @@
 #include "backends/flash3/limits.hpp"
 #include "backends/flex/compiler.hpp"
 #include "backends/flex/launch.hpp"
+#include "backends/head_dim_note.hpp"
 #include "core/cuda_devices.hpp"
 #include "core/resolve.hpp"
 #include "core/text.hpp"
@@ -104,10 +105,7 @@ class FlexBackend final : public Backend {
       sink.note("the block mask is built on every call; attend::flex_block_mask builds it once");
     }
 #endif
-    const int kd = flash3::kernel_head_dim(p.D);
-    if (sink.detailed() && kd != p.D && kd != 0) {
-      sink.note(str("head dim ", p.D, " runs on the ", kd, "-wide kernel, zero-padded"));
-    }
+    note_padded_head_dim(sink, p.D, flash3::kernel_head_dim(p.D));
   }
 
   void run(const Problem& p) const override {
