@@ -237,6 +237,9 @@ small_runs() {
   # 288 tiles: on 132 SMs the last 156 are cut between blocks, which hand their state over.
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3 -b 2 --sq 1100 \
     --sk 300 --hq 16 -d 64 --lse --repeat 1 --warmup 0 || rc=1
+  # 144 causal tiles: more than 132 SMs, so blocks take them from the tile queue.
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3 -b 2 --sq 1100 \
+    --sk 1100 --hq 8 --hkv 2 -d 128 --causal --lse --repeat 1 --warmup 0 || rc=1
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend flash3_varlen \
     --varlen 100,0,37/90,129 --hq 2 -d 96 --repeat 1 --warmup 0 || rc=1
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend efficient --sq 200 --sk 77 \

@@ -3,7 +3,8 @@
 // tiles are cut between blocks, which hand their state over), key blocks in every ring
 // slot phase, every head-dim instantiation (and a padded one), causal and window bands that
 // start and end mid-tile in both alignments, softcap and a negative scale (the general softmax),
-// GQA, fp16 and bf16, and packed sequences of odd lengths. Outputs are poisoned first.
+// GQA, fp16 and bf16, and packed sequences of odd lengths. Causal, window and packed problems of
+// more tiles than SMs take their tiles from the tile queue. Outputs are poisoned first.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -92,8 +93,8 @@ TEST(Flash3, PackedSequencesMatchCudaMath) {
   gpu_testing::expect_matches_cuda_math("flash3_varlen", varlen_specs());
 }
 
-// Twice on the same inputs: the schedule is static and nothing is accumulated atomically, so the
-// output is bit-identical.
+// Twice on the same inputs: whichever block takes a tile from the queue computes it whole, and
+// nothing is accumulated atomically, so the output is bit-identical.
 TEST(Flash3, RunsAreBitIdentical) {
   gpu_testing::require_available("flash3");
   if (::testing::Test::IsSkipped()) return;

@@ -20,6 +20,7 @@
 #include "backends/flash3/handoff.cuh"
 #include "backends/flash3/mods.cuh"
 #include "backends/flash3/params.hpp"
+#include "backends/flash3/queue.cuh"
 #include "backends/flash3/schedule.cuh"
 #include "backends/flash3/softmax.cuh"
 #include "backends/flash3/sync.cuh"
@@ -38,6 +39,7 @@ struct Barriers {
   std::uint64_t q_full, q_empty;
   std::uint64_t k_full[kStages], k_empty[kStages];
   std::uint64_t v_full[kStages], v_empty[kStages];
+  QueueSlots queue;
 };
 
 // A ring of kStages slots: the slot in use and the parity of its current fill.
@@ -54,6 +56,7 @@ template <int kD>
 struct Shared {
   using Plan = SmemPlan<kD>;
   using Bars = Barriers<Tiles<kD>::kStages>;
+  static_assert(sizeof(Bars) <= Plan::kBarrierCount * 8, "the barriers outgrow their plan");
   unsigned char* base;
   __device__ __forceinline__ unsigned char* q() const { return base + Plan::kQ; }
   __device__ __forceinline__ unsigned char* k(int slot) const {
@@ -83,7 +86,7 @@ __device__ __forceinline__ void produce(const CUtensorMap* tq, const CUtensorMap
   std::uint32_t q_phase = 0;
   const flash::FlashParams& f = p.f;
   Unit u;
-  for (int k = 0; unit_at<kList>(k, p, u); ++k) {
+  for (int k = 0; post_unit<kList>(k, p, bars.queue, u); ++k) {
     TileWork<kList> work;
     if (!tile_work<kBlockM>(u, p, kN, work)) continue;
     const Tile& w = work.w;
@@ -186,7 +189,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
   constexpr bool kList = Mods::kMaskMod;
   bool handed = false;  // a hand-over whose flag is not up yet
   Unit u;
-  for (int k = 0; unit_at<kList>(k, p, u); ++k) {
+  for (int k = 0; read_unit<kList>(k, p, bars.queue, u); ++k) {
     TileWork<kList> work;
     if (!tile_work<kBlockM>(u, p, kN, work)) continue;
     const Tile& w = work.w;
@@ -398,6 +401,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       barrier_init(&bars.k_empty[i], 4 * kConsumerWarpgroups);  // one arrival per warp
       barrier_init(&bars.v_empty[i], 4 * kConsumerWarpgroups);
     }
+    queue_init(bars.queue);
     barrier_init_fence();
     prefetch_tensor_map(&tq);
     prefetch_tensor_map(&tk);

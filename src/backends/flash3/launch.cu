@@ -1,6 +1,6 @@
 // From a resolved Problem to one persistent flash3 launch: lower it to FlashParams (packing
 // key-padded K/V first), describe Q, K, V and O to TMA (maps.cpp), size the grid and its
-// shared tail (tail.cpp), dispatch.
+// shared tail (tail.cpp) or tile queue (queue.cpp), dispatch.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -13,6 +13,7 @@
 #include "backends/flash/lower.hpp"
 #include "backends/flash3/launch.hpp"
 #include "backends/flash3/maps.hpp"
+#include "backends/flash3/queue.hpp"
 #include "backends/flash3/tail.hpp"
 #include "backends/flash3/tiles.hpp"
 #include "core/cuda_devices.hpp"
@@ -40,10 +41,13 @@ void run(const Problem& pr) {
   flash::FlashParams& f = p.f;
   f = flash::lower(pr);
 
+  // One workspace for the call: the packed keys, then the tail's or the queue's room.
   std::optional<cuda::WorkspaceLease> lease;
+  std::size_t packed = 0;
   if (pr.key_padding.present()) {
-    lease.emplace(pr.device.index, stream, flash::key_packing_bytes(pr));
-    flash::pack_padded_keys(pr, f, lease->as<char>(0), stream);
+    packed = cuda::align_up(flash::key_packing_bytes(pr));
+    lease.emplace(pr.device.index, stream, packed + kQueueBytes);
+    flash::pack_padded_keys(pr, f, lease->data(), stream);
   }
 
   p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
@@ -51,9 +55,13 @@ void run(const Problem& pr) {
   const int grid = std::min(p.tiles, sm_count);
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
   p.tail = plan_tail(p, grid, key_tile(kernel_dim));
-  if (p.tail.tiles > 0) {  // packed keys are never uniform: the lease is still free
+  p.queue = plan_queue(p, grid);
+  if (p.tail.tiles > 0) {  // packed keys are never uniform: no lease yet
     lease.emplace(pr.device.index, stream, tail_bytes(p.tail, grid, kernel_dim));
     place_tail(p.tail, lease->data(), grid, kernel_dim, stream);
+  } else if (p.queue.group > 0) {
+    if (!lease) lease.emplace(pr.device.index, stream, kQueueBytes);
+    place_queue(p.queue, lease->as<char>(packed), stream);
   }
 
   const TensorMaps maps = tensor_maps(pr, f, kernel_dim);

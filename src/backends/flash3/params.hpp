@@ -44,11 +44,24 @@ struct StreamTail {
   unsigned* ready = nullptr;  // per slot and consumer warpgroup: 1 once its partial is out
 };
 
+// The tile queue of a problem whose tiles differ in length (a causal or window band, packed
+// sequences). A fixed share of tiles per block leaves some blocks with more work than others
+// (5-80% above the mean in a simulation of common causal shapes), so instead each block's
+// producer takes its next tile from a global counter when it is ready for one. The queue's
+// order puts the longest tiles first within each group of `group` (batch, head) pairs, so the
+// last tiles taken are short ones, while the blocks running at one time still share the K and
+// V of a few heads in L2 (schedule.cuh: tile_at).
+struct TileQueue {
+  unsigned* next = nullptr;  // null: the fixed order; else tiles taken so far past the first round
+  int group = 0;  // (batch, head) pairs per group (divides B · Hq, a multiple of GQA's); 0: none
+};
+
 struct Flash3Params {
   flash::FlashParams f;
   int m_blocks = 0;  // query tiles per (sequence, head), over the longest sequence
   int tiles = 0;     // m_blocks · Hq · B
   StreamTail tail;
+  TileQueue queue;
   FlexArgs flex;  // read only by flex instantiations
 };
 

@@ -16,12 +16,23 @@ struct Tile {
 // i takes tiles i, i + gridDim.x, ...: the blocks running at one time share a head (or the heads of
 // one GQA group), so its K and V stay in L2 while they pass. Within a head the last query blocks
 // come first: under causal masking they are the longest, and the short ones fill the tail.
+// With a tile queue (params.hpp: TileQueue) the (batch, head) pairs go in groups; within a
+// group the last query blocks of all its pairs come first, then the ones before them, so that
+// tiles are taken longest first while the running blocks stay within a group or two.
 __device__ __forceinline__ Tile tile_at(int t, const Flash3Params& p) {
   Tile w;
-  w.m_block = p.m_blocks - 1 - t % p.m_blocks;
-  t /= p.m_blocks;
-  w.h = t % p.f.Hq;
-  w.b = t / p.f.Hq;
+  int pair;  // b · Hq + h
+  if (p.queue.next != nullptr) {
+    const int g = p.queue.group, per_group = g * p.m_blocks;
+    const int r = t % per_group;
+    w.m_block = p.m_blocks - 1 - r / g;
+    pair = t / per_group * g + r % g;
+  } else {
+    w.m_block = p.m_blocks - 1 - t % p.m_blocks;
+    pair = t / p.m_blocks;
+  }
+  w.h = pair % p.f.Hq;
+  w.b = pair / p.f.Hq;
   return w;
 }
 

@@ -19,12 +19,15 @@ std::size_t flag_bytes(int grid) {
 
 }  // namespace
 
+bool uniform_tiles(const flash::FlashParams& f) {
+  return f.cu_q == nullptr && f.cu_k == nullptr && f.window_left < 0 && f.window_right < 0 &&
+         f.Sk > 0;
+}
+
 StreamTail plan_tail(const Flash3Params& p, int grid, int key_tile) {
   const flash::FlashParams& f = p.f;
-  const bool uniform =
-      f.cu_q == nullptr && f.cu_k == nullptr && f.window_left < 0 && f.window_right < 0 && f.Sk > 0;
   StreamTail tail;
-  if (!uniform || grid <= 0 || p.tiles <= grid || p.tiles % grid == 0) return tail;
+  if (!uniform_tiles(f) || grid <= 0 || p.tiles <= grid || p.tiles % grid == 0) return tail;
   const int tiles = grid + p.tiles % grid, key_blocks = (f.Sk + key_tile - 1) / key_tile;
   // The kernel splits the tail's visits among the blocks in int arithmetic.
   if (static_cast<long long>(tiles) * key_blocks * grid >= (1LL << 31)) return tail;

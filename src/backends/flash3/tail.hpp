@@ -10,6 +10,10 @@
 
 namespace attend::flash3 {
 
+// Whether every tile of f visits the same key blocks: no window or causal band, no packed
+// sequences, some keys.
+bool uniform_tiles(const flash::FlashParams& f);
+
 // The tail of `p` (its f and tiles set) on `grid` blocks: one round plus the leftover tiles,
 // when every tile visits the same key blocks (no window or causal band, no packed sequences)
 // and the tiles do not fill the last round. Its tiles and key_blocks are 0 otherwise. A flex

@@ -44,7 +44,8 @@ struct SmemPlan {
   static constexpr int kV = kK + Tiles<kD>::kStages * kKVBytes;
   static constexpr int kO = kV + Tiles<kD>::kStages * kKVBytes;  // == kQ without its own buffer
   static constexpr int kBarriers = kO + (Tiles<kD>::kSeparateOutput ? kQBytes : 0);
-  static constexpr int kBarrierCount = 2 + 4 * Tiles<kD>::kStages;
+  // Q, K and V's mbarriers, then the tile queue's four and its two posted tiles (8 bytes).
+  static constexpr int kBarrierCount = 2 + 4 * Tiles<kD>::kStages + 5;
   static constexpr int kBytes = kBarriers + kBarrierCount * 8;
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base
   static_assert(kAlloc <= 227 * 1024, "flash3 tile plan exceeds shared memory");
