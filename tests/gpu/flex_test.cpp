@@ -1,7 +1,8 @@
 // The flex backend against cuda_math on the equivalent dense problem: each mask_mod becomes a
 // dense mask, each additive score_mod a dense bias (tanh softcap: Params::softcap), on random
 // data with odd sizes, GQA, LSE, fully masked rows and empty problems; block masks built once
-// and reused; and a source error reported with the snippet's line.
+// and reused, their partial tiles' bits kept or (past the slots) evaluated again; and a source
+// error reported with the snippet's line.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -181,6 +182,28 @@ TEST(Flex, RelativePositionBiasFromTable) {
     return table[static_cast<std::size_t>(h * width + kv - q + Sq - 1)];
   };
   expect_matches_dense(c, shape(1, H, H, Sq, Sk, 128));
+}
+
+// Masks that read tensors keep their partial tiles' bits. Here every visited tile is partial,
+// more of them than the block mask keeps bits for (8 per row of the mask): the first tiles load
+// their bits, the rest call mask_mod; with D 256 (64-key tiles, one word per thread) and a
+// mask that names the head.
+TEST(Flex, PartialTilesBeyondTheKeptBits) {
+  REQUIRE_FLEX();
+  const Index Sk = 1300;
+  std::vector<int> keep(Sk);
+  for (Index kv = 0; kv < Sk; ++kv) keep[static_cast<std::size_t>(kv)] = kv % 3 != 1;
+  DeviceBuffer keep_d(keep);
+  Case strided{mask_spec("keep[kv_idx] != 0 && kv_idx <= q_idx + 200"),
+               [](Index, Index, Index q, Index kv) { return kv % 3 != 1 && kv <= q + 200; }};
+  strided.spec.tensors = {{"keep", view(keep_d.data, DType::i32, Device::cuda(0), {Sk})}};
+  expect_matches_dense(strided, shape(1, 2, 2, 1100, Sk, 64), true);
+  std::vector<int> shift = {0, 1, 2};
+  DeviceBuffer shift_d(shift);
+  Case per_head{mask_spec("(kv_idx + shift[h]) % 4 != 0 && q_idx >= kv_idx"),
+                [](Index, Index h, Index q, Index kv) { return (kv + h) % 4 != 0 && q >= kv; }};
+  per_head.spec.tensors = {{"shift", view(shift_d.data, DType::i32, Device::cuda(0), {3})}};
+  expect_matches_dense(per_head, shape(1, 3, 1, 300, 700, 256));
 }
 
 TEST(Flex, FullyMaskedRowsAndEmptyProblems) {

@@ -211,16 +211,24 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       float sc[kN / 2];
       std::uint32_t pw[kN / 4];
       [[maybe_unused]] MaskBits<kN> visible;  // of a partial tile, while its S GEMM runs
+      [[maybe_unused]] int bit_slot = -1;     // where the block mask left them, if it did
+      auto next_visit = [&](int i) {
+        if constexpr (Mods::kMaskMod) bit_slot = walk.bit_slot(i);
+        return walk.at(i);
+      };
       auto evaluate_mask = [&](int i, int n) {
         if constexpr (Mods::kMaskMod) {
-          if (walk.partial_tile(i)) {
+          if (bit_slot >= 0) {
+            visible = load_mask_bits<kN>(p.flex.blocks.bits, bit_slot, cw * 128 + tid);
+          } else if (walk.partial_tile(i)) {
             visible =
                 evaluate_mask_mod<Mods, kN>(p.flex, w.b, w.h, row0, n * kN, lane, s.q_len, s.k_len);
           }
         }
       };
-      // Visit i's key block n was read before its GEMM was issued: with a block list it comes
-      // from global memory, and its latency hides under the GEMM.
+      // Visit i's key block n (and a partial tile's bit slot) was read before its GEMM was
+      // issued: with a block list they come from global memory, and their latency hides under
+      // the wait for K and the GEMM.
       auto scores_to_weights = [&](int i, int n) {
         if constexpr (kGeneral) transform_scores<kN>(sc, f);
         if constexpr (Mods::kScoreMod) {
@@ -247,7 +255,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
         wgmma_commit();
       };
 
-      int n = walk.at(0);
+      int n = next_visit(0);
       barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
       named_sync(my_turn, kTurnThreads);
       issue_qk();
@@ -260,7 +268,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       weights_to_operand<T, kN>(sc, pw);
 
       for (int i = 1; i < walk.count; ++i) {
-        n = walk.at(i);
+        n = next_visit(i);
         barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
         named_sync(my_turn, kTurnThreads);
         issue_qk();

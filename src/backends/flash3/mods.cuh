@@ -4,6 +4,7 @@
 #pragma once
 
 #include "backends/flash3/params.hpp"
+#include "backends/flash3/tiles.hpp"
 
 namespace attend::flash3 {
 
@@ -49,7 +50,8 @@ __device__ __forceinline__ void for_each_score(float (&s)[kN / 2], int row0, int
 // the tensors it reads hides under the GEMM.
 template <int kN>
 struct MaskBits {
-  std::uint32_t word[(kN / 2 + 31) / 32];
+  static constexpr int kWords = mask_words(kN);
+  std::uint32_t word[kWords];
 };
 
 template <class Mods, int kN>
@@ -61,6 +63,17 @@ __device__ __forceinline__ MaskBits<kN> evaluate_mask_mod(const FlexArgs& args, 
     if (Mods::visible(b, h, q, kv, args)) bits.word[i / 32] |= 1u << (i % 32);
   });
   return bits;
+}
+
+// The bits the block mask evaluated for a partial tile (slot `slot`), as consumer thread
+// `thread` (0..255: warpgroup · 128 + its thread) holds them.
+template <int kN>
+__device__ __forceinline__ MaskBits<kN> load_mask_bits(const unsigned* bits, int slot, int thread) {
+  MaskBits<kN> m;
+  const unsigned* at = bits + static_cast<long long>(slot) * MaskBits<kN>::kWords * 256 + thread;
+#pragma unroll
+  for (int w = 0; w < MaskBits<kN>::kWords; ++w) m.word[w] = __ldg(at + w * 256);
+  return m;
 }
 
 template <int kN>

@@ -22,6 +22,11 @@ struct FlexBlockList {
   const int* partial = nullptr;
   const int* full = nullptr;
   const int* order = nullptr;  // [rows]: the rows, most key tiles first
+  // Partial tile j of row r has its mask bits in slot slots[r·key_tiles + j] of `bits` (-1:
+  // none, the kernel calls mask_mod): mask_words(block_n) words per consumer thread, the 256
+  // threads' words adjacent (rtc/flex_device.cuh: block_mask_kernel writes them).
+  const int* slots = nullptr;
+  const unsigned* bits = nullptr;
   int batches = 1, heads = 1, key_tiles = 0;
 };
 

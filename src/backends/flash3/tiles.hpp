@@ -51,6 +51,12 @@ struct SmemPlan {
   static_assert(kAlloc <= 227 * 1024, "flash3 tile plan exceeds shared memory");
 };
 
+// 32-bit words of one consumer thread's mask bits over a key tile of block_n keys (one bit per
+// score it holds: block_n / 2).
+constexpr int mask_words(int block_n) {
+  return (block_n / 2 + 31) / 32;
+}
+
 // The key tile and the dynamic shared memory of the kernel_dim instantiation (64, 128 or 256),
 // for hosts that pick the instantiation at run time.
 constexpr int key_tile(int kernel_dim) {

@@ -1,5 +1,6 @@
 #include "backends/flex/block_mask.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -79,24 +80,42 @@ class DeviceBlockMask final : public FlexBlockMask {
 
 }  // namespace
 
+std::int64_t BlockMaskShape::bit_slot_bytes() const noexcept {
+  return std::int64_t{flash3::mask_words(block_n)} * 256 * sizeof(unsigned);
+}
+
+std::int64_t BlockMaskShape::bit_slots() const noexcept {
+  if (block_n <= 0 || !keep_bits) return 0;
+  return std::min(
+      {rows() * key_tiles, rows() * kMaskBitSlotsPerRow, kMaxMaskBitBytes / bit_slot_bytes()});
+}
+
 std::size_t BlockMaskShape::bytes() const noexcept {
   const std::size_t n = static_cast<std::size_t>(rows());
-  return cuda::align_up(2 * n * sizeof(int)) +
-         2 * cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int)) +
-         cuda::align_up(n * sizeof(int));
+  const std::size_t list = cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
+  return cuda::align_up(2 * n * sizeof(int)) + 3 * list + cuda::align_up(n * sizeof(int)) +
+         cuda::align_up(static_cast<std::size_t>(bit_slots() * bit_slot_bytes())) +
+         cuda::align_up(sizeof(unsigned));
 }
 
 BlockMaskBuffers BlockMaskShape::place(void* base) const noexcept {
   const std::size_t n = static_cast<std::size_t>(rows());
+  const std::size_t list = cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
   char* at = static_cast<char*>(base);
   BlockMaskBuffers b;
   b.counts = reinterpret_cast<int*>(at);
   at += cuda::align_up(2 * n * sizeof(int));
   b.partial = reinterpret_cast<int*>(at);
-  at += cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
+  at += list;
   b.full = reinterpret_cast<int*>(at);
-  at += cuda::align_up(n * static_cast<std::size_t>(key_tiles) * sizeof(int));
+  at += list;
+  b.slots = reinterpret_cast<int*>(at);
+  at += list;
   b.order = reinterpret_cast<int*>(at);
+  at += cuda::align_up(n * sizeof(int));
+  b.bits = reinterpret_cast<unsigned*>(at);
+  at += cuda::align_up(static_cast<std::size_t>(bit_slots() * bit_slot_bytes()));
+  b.bits_used = reinterpret_cast<unsigned*>(at);
   return b;
 }
 
@@ -106,6 +125,8 @@ flash3::FlexBlockList BlockMaskShape::list(const BlockMaskBuffers& b) const noex
   l.partial = b.partial;
   l.full = b.full;
   l.order = b.order;
+  l.slots = b.slots;
+  l.bits = b.bits;
   l.batches = static_cast<int>(batches);
   l.heads = static_cast<int>(heads);
   l.key_tiles = static_cast<int>(key_tiles);
@@ -120,6 +141,9 @@ BlockMaskShape block_mask_shape(const Problem& p) {
   s.m_blocks = (p.Sq + flash3::kBlockM - 1) / flash3::kBlockM;
   s.block_n = flash3::key_tile(flash3::kernel_head_dim(p.D));
   s.key_tiles = (p.Sk + s.block_n - 1) / s.block_n;
+  // A mask that reads no tensor is arithmetic on the indices: evaluating it again in the kernel
+  // costs less than loading its bits (a window mask ran 2% slower with them).
+  for (const FlexTensor& t : p.flex->tensors) s.keep_bits |= core::mentions(mask, t.name);
   return s;
 }
 

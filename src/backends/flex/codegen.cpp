@@ -2,6 +2,7 @@
 
 #include "attend/error.hpp"
 #include "backends/flash3/params.hpp"
+#include "backends/flash3/tiles.hpp"
 #include "core/flex_names.hpp"
 #include "core/text.hpp"
 
@@ -84,7 +85,8 @@ Source generate(const FlexSpec& spec, const Variant& v) {
   const char* t = v.dtype == DType::bf16 ? "__nv_bfloat16" : "__half";
   src.name_expressions = {str("&attend::flash3::flash3_fwd_kernel<", t, ", ", v.kernel_dim, ", ",
                               v.general ? "true" : "false", ", attend_flex_user::Mods>"),
-                          "&attend::flex_device::block_mask_kernel<attend_flex_user::Mods>"};
+                          str("&attend::flex_device::block_mask_kernel<attend_flex_user::Mods, ",
+                              flash3::key_tile(v.kernel_dim), ">")};
   return src;
 }
 

@@ -116,9 +116,14 @@ void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const Bloc
   const Variant v = variant_of(p);
   const Loaded& l =
       load(module_for(p, v), p.device.index, flash3::shared_memory_bytes(v.kernel_dim));
+  ATTEND_CUDA_CHECK(cudaMemsetAsync(out.bits_used, 0, sizeof(unsigned), stream));
   flex_device::BlockMaskParams bp{out.counts,
                                   out.partial,
                                   out.full,
+                                  out.slots,
+                                  out.bits,
+                                  out.bits_used,
+                                  static_cast<int>(shape.bit_slots()),
                                   static_cast<int>(shape.batches),
                                   static_cast<int>(shape.heads),
                                   static_cast<int>(shape.m_blocks),

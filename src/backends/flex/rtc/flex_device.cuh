@@ -48,36 +48,55 @@ struct Tensor {
   }
 };
 
-// One block per (query tile, head, batch) of the mask: every (query, key) pair of each key tile
-// is evaluated; a tile with some pair visible is listed as full (all visible) or partial.
-template <class Mods>
+// One block per (query tile, head, batch) of the mask, its 256 threads in the roles of the
+// attention kernel's consumer threads: each evaluates the mask at the scores that thread holds
+// of every key tile (mods.cuh: evaluate_mask_mod, clamped alike), so a tile with some pair
+// visible is listed as full (all visible) or partial, and a partial tile's bits, while slots
+// last, are kept for the kernel to load instead of calling mask_mod again.
+template <class Mods, int kN>
 __global__ void __launch_bounds__(256)
     block_mask_kernel(const BlockMaskParams bp, const flash3::FlexArgs args) {
+  using Bits = flash3::MaskBits<kN>;
+  static_assert(kN % 64 == 0, "whole words of mask bits per thread");
   const int m = static_cast<int>(blockIdx.x), h = static_cast<int>(blockIdx.y),
             b = static_cast<int>(blockIdx.z);
   const long long r = (static_cast<long long>(b) * bp.heads + h) * bp.m_blocks + m;
-  const int q0 = m * bp.block_m, rows = min(bp.block_m, bp.Sq - q0);
+  const int thread = static_cast<int>(threadIdx.x), tid = thread % 128, lane = tid % 32;
+  const int row0 = m * bp.block_m + (thread / 128) * 64 + (tid / 32) * 16 + lane / 4;
+  __shared__ int slot;
   int partial = 0, full = 0;
   for (int n = 0; n < bp.key_tiles; ++n) {
-    const int k0 = n * bp.block_n, cols = min(bp.block_n, bp.Sk - k0);
+    const Bits bits =
+        flash3::evaluate_mask_mod<Mods, kN>(args, b, h, row0, n * kN, lane, bp.Sq, bp.Sk);
     bool any = false, all = true;
-    for (int c = static_cast<int>(threadIdx.x); c < rows * cols;
-         c += static_cast<int>(blockDim.x)) {
-      const bool v = Mods::visible(b, h, q0 + c / cols, k0 + c % cols, args);
-      any |= v;
-      all &= v;
+#pragma unroll
+    for (int w = 0; w < Bits::kWords; ++w) {
+      any |= bits.word[w] != 0u;
+      all &= bits.word[w] == ~0u;
     }
     any = __syncthreads_or(any);
     all = __syncthreads_and(all);
-    if (threadIdx.x == 0 && any) {
-      if (all) {
-        bp.full[r * bp.key_tiles + full++] = n;
-      } else {
-        bp.partial[r * bp.key_tiles + partial++] = n;
-      }
+    if (!any) continue;
+    if (all) {
+      if (thread == 0) bp.full[r * bp.key_tiles + full] = n;
+      ++full;
+      continue;
     }
+    if (thread == 0) {
+      const unsigned taken = atomicAdd(bp.bits_used, 1u);
+      slot = taken < static_cast<unsigned>(bp.bit_slots) ? static_cast<int>(taken) : -1;
+      bp.partial[r * bp.key_tiles + partial] = n;
+      bp.slots[r * bp.key_tiles + partial] = slot;
+    }
+    __syncthreads();
+    if (slot >= 0) {
+      unsigned* at = bp.bits + static_cast<long long>(slot) * Bits::kWords * 256 + thread;
+#pragma unroll
+      for (int w = 0; w < Bits::kWords; ++w) at[w * 256] = bits.word[w];
+    }
+    ++partial;  // `slot` is next written after the next tile's __syncthreads_or
   }
-  if (threadIdx.x == 0) {
+  if (thread == 0) {
     bp.counts[2 * r] = partial;
     bp.counts[2 * r + 1] = full;
   }
