@@ -24,7 +24,8 @@ struct FlexBlockList {
   const int* order = nullptr;  // [rows]: the rows, most key tiles first
   // Partial tile j of row r has its mask bits in slot slots[r·key_tiles + j] of `bits` (-1:
   // none, the kernel calls mask_mod): mask_words(block_n) words per consumer thread, the 256
-  // threads' words adjacent (rtc/flex_device.cuh: block_mask_kernel writes them).
+  // threads' words adjacent (rtc/flex_device.cuh: block_mask_kernel writes them). Both null
+  // when the block mask keeps no bits.
   const int* slots = nullptr;
   const unsigned* bits = nullptr;
   int batches = 1, heads = 1, key_tiles = 0;

@@ -142,7 +142,7 @@ struct KeyWalk {
   int partial = 0;  // list: visits [0, partial) are partial tiles
   const int* partial_at = nullptr;
   const int* full_at = nullptr;
-  const int* slot_at = nullptr;  // list: the mask-bit slot of each partial tile (-1: none)
+  const int* slot_at = nullptr;  // list: each partial tile's mask-bit slot (-1, or no list: none)
   __device__ __forceinline__ int at(int i) const {
     if constexpr (kList) {
       return i < partial ? partial_at[i] : full_at[i - partial];
@@ -153,7 +153,9 @@ struct KeyWalk {
   // Whether visit i needs the flex mask function (the full tiles of a list skip it).
   __device__ __forceinline__ bool partial_tile(int i) const { return kList && i < partial; }
   // Where a partial visit's mask bits are (-1: evaluate mask_mod); -1 for other visits.
-  __device__ __forceinline__ int bit_slot(int i) const { return partial_tile(i) ? slot_at[i] : -1; }
+  __device__ __forceinline__ int bit_slot(int i) const {
+    return partial_tile(i) && slot_at != nullptr ? slot_at[i] : -1;
+  }
 };
 
 // Everything the producer and the consumers derive from a unit's tile t: its coordinates, its
@@ -197,7 +199,7 @@ __device__ __forceinline__ bool tile_work(const Unit& u, const Flash3Params& p, 
     out.walk.count = out.walk.partial + l.counts[2 * row + 1];
     out.walk.partial_at = l.partial + row * l.key_tiles;
     out.walk.full_at = l.full + row * l.key_tiles;
-    out.walk.slot_at = l.slots + row * l.key_tiles;
+    out.walk.slot_at = l.slots != nullptr ? l.slots + row * l.key_tiles : nullptr;
   } else {
     out.walk.count = out.keys.end - out.keys.begin;
     out.walk.first = out.keys.end - 1;

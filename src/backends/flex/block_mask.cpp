@@ -125,8 +125,10 @@ flash3::FlexBlockList BlockMaskShape::list(const BlockMaskBuffers& b) const noex
   l.partial = b.partial;
   l.full = b.full;
   l.order = b.order;
-  l.slots = b.slots;
-  l.bits = b.bits;
+  if (bit_slots() > 0) {  // else the kernel reads no slots
+    l.slots = b.slots;
+    l.bits = b.bits;
+  }
   l.batches = static_cast<int>(batches);
   l.heads = static_cast<int>(heads);
   l.key_tiles = static_cast<int>(key_tiles);
