@@ -23,12 +23,21 @@
 
 namespace attend::flash3 {
 
+int sm_count_of(const Problem& pr) {
+  const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
+  return dev != nullptr ? dev->sm_count : 132;
+}
+
+int schedule_grid(const Problem& pr, Flash3Params& p) {
+  p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
+  p.tiles = static_cast<int>(p.m_blocks * pr.Hq * pr.B);
+  return std::min(p.tiles, sm_count_of(pr));
+}
+
 void run(const Problem& pr) {
   if (pr.B == 0 || pr.Hq == 0 || pr.Sq == 0) return;
-  const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
-  const int sm_count = dev != nullptr ? dev->sm_count : 132;
   const long long tiles = (pr.Sq + kBlockM - 1) / kBlockM * pr.Hq * pr.B;
-  if (prefers_split_kv(tiles, sm_count, pr.Sk) && flash::kernel_head_dim(pr.D) != 0) {
+  if (prefers_split_kv(tiles, sm_count_of(pr), pr.Sk) && flash::kernel_head_dim(pr.D) != 0) {
     flash::run(pr);
     return;
   }
@@ -50,9 +59,7 @@ void run(const Problem& pr) {
     flash::pack_padded_keys(pr, f, lease->data(), stream);
   }
 
-  p.m_blocks = static_cast<int>((pr.Sq + kBlockM - 1) / kBlockM);
-  p.tiles = static_cast<int>(tiles);  // bounded by the backend's checks
-  const int grid = std::min(p.tiles, sm_count);
+  const int grid = schedule_grid(pr, p);
   const bool general = pr.softcap > 0 || !(pr.scale > 0);
   p.tail = plan_tail(p, grid, key_tile(kernel_dim));
   p.queue = plan_queue(p, grid);

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "attend/problem.hpp"
+#include "backends/flash3/params.hpp"
 
 namespace attend::flash3 {
 
@@ -15,5 +16,12 @@ constexpr int kernel_head_dim(std::int64_t D) {
 
 // Runs a problem that passed the backend's checks on an sm_90 device.
 void run(const Problem& problem);
+
+// The SMs of pr's device (an H100's or H200's 132 where the device is unknown).
+int sm_count_of(const Problem& pr);
+
+// The persistent schedule of pr: sets p.m_blocks and p.tiles (bounded by the backends' checks)
+// and returns the grid, one block per SM, at most one per tile.
+int schedule_grid(const Problem& pr, Flash3Params& p);
 
 }  // namespace attend::flash3

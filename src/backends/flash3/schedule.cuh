@@ -152,7 +152,8 @@ struct KeyWalk {
   }
   // Whether visit i needs the flex mask function (the full tiles of a list skip it).
   __device__ __forceinline__ bool partial_tile(int i) const { return kList && i < partial; }
-  // Where a partial visit's mask bits are (-1: evaluate mask_mod); -1 for other visits.
+  // Where a partial visit's mask bits are (-1: evaluate mask_mod); -1 for other visits and for
+  // block masks that keep no bits.
   __device__ __forceinline__ int bit_slot(int i) const {
     return partial_tile(i) && slot_at != nullptr ? slot_at[i] : -1;
   }

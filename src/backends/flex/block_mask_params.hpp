@@ -13,7 +13,7 @@ struct BlockMaskParams {
   // each slot flash3::kMaskWords(block_n) words for each of the 256 consumer threads.
   int* slots;           // [rows][key_tiles]
   unsigned* bits;       // [bit_slots][words][256]
-  unsigned* bits_used;  // slots taken so far (zero before the kernel)
+  unsigned* bits_used;  // slots taken so far (zero before the kernel; unused without slots)
   int bit_slots;
   int batches, heads, m_blocks, key_tiles;
   int block_m, block_n, Sq, Sk;

@@ -82,11 +82,11 @@ Source generate(const FlexSpec& spec, const Variant& v) {
   s += hook(spec, "bool visible(int b, int h, int q_idx, int kv_idx,", "mask_mod",
             mask_mod ? spec.mask_mod : "true");
   s += "};\n}  // namespace attend_flex_user\n";
-  const char* t = v.dtype == DType::bf16 ? "__nv_bfloat16" : "__half";
-  src.name_expressions = {str("&attend::flash3::flash3_fwd_kernel<", t, ", ", v.kernel_dim, ", ",
-                              v.general ? "true" : "false", ", attend_flex_user::Mods>"),
-                          str("&attend::flex_device::block_mask_kernel<attend_flex_user::Mods, ",
-                              flash3::key_tile(v.kernel_dim), ">")};
+  src.name_expressions = {
+      str("&attend::flash3::flash3_fwd_kernel<", element_type(v.dtype), ", ", v.kernel_dim, ", ",
+          v.general ? "true" : "false", ", attend_flex_user::Mods>"),
+      str("&attend::flex_device::block_mask_kernel<attend_flex_user::Mods, ",
+          flash3::key_tile(v.kernel_dim), ">")};
   return src;
 }
 

@@ -111,12 +111,14 @@ Variant variant_of(const Problem& p) {
   return v;
 }
 
-void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const BlockMaskBuffers& out,
-                       cudaStream_t stream) {
-  const Variant v = variant_of(p);
-  const Loaded& l =
-      load(module_for(p, v), p.device.index, flash3::shared_memory_bytes(v.kernel_dim));
-  ATTEND_CUDA_CHECK(cudaMemsetAsync(out.bits_used, 0, sizeof(unsigned), stream));
+namespace {
+
+// The block-mask kernel of p's loaded module, then the ordering of its rows.
+void launch_block_mask(const Loaded& l, const Problem& p, const BlockMaskShape& shape,
+                       const BlockMaskBuffers& out, cudaStream_t stream) {
+  if (shape.bit_slots() > 0) {
+    ATTEND_CUDA_CHECK(cudaMemsetAsync(out.bits_used, 0, sizeof(unsigned), stream));
+  }
   flex_device::BlockMaskParams bp{out.counts,
                                   out.partial,
                                   out.full,
@@ -141,6 +143,16 @@ void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const Bloc
   launch_block_order(shape, out, stream);
 }
 
+}  // namespace
+
+void launch_block_mask(const Problem& p, const BlockMaskShape& shape, const BlockMaskBuffers& out,
+                       cudaStream_t stream) {
+  const Variant v = variant_of(p);
+  launch_block_mask(
+      load(module_for(p, v), p.device.index, flash3::shared_memory_bytes(v.kernel_dim)), p, shape,
+      out, stream);
+}
+
 void run(const Problem& pr) {
   if (pr.B == 0 || pr.Hq == 0 || pr.Sq == 0) return;
   cuda::DeviceGuard guard(pr.device.index);
@@ -154,8 +166,7 @@ void run(const Problem& pr) {
   f = flash::lower(pr);
   // A score_mod takes the scaled score in natural units; the kernel turns its result to log2.
   if (!pr.flex->score_mod.empty()) f.score_scale = static_cast<float>(pr.scale);
-  p.m_blocks = static_cast<int>((pr.Sq + flash3::kBlockM - 1) / flash3::kBlockM);
-  p.tiles = static_cast<int>(p.m_blocks * pr.Hq * pr.B);  // bounded by the backend's checks
+  const int grid = flash3::schedule_grid(pr, p);
   p.flex = flex_args(pr);
 
   std::optional<cuda::WorkspaceLease> lease;
@@ -166,14 +177,11 @@ void run(const Problem& pr) {
     } else {
       lease.emplace(pr.device.index, stream, shape.bytes());
       const BlockMaskBuffers buffers = shape.place(lease->data());
-      launch_block_mask(pr, shape, buffers, stream);
+      launch_block_mask(l, pr, shape, buffers, stream);
       p.flex.blocks = shape.list(buffers);
     }
   }
 
-  const core::CudaDeviceInfo* dev = core::cuda_device(pr.device.index);
-  const int sm_count = dev != nullptr ? dev->sm_count : 132;
-  const int grid = std::min(p.tiles, sm_count);
   const flash3::TensorMaps maps = flash3::tensor_maps(pr, f, v.kernel_dim);
   void* params[] = {const_cast<CUtensorMap*>(&maps.q), const_cast<CUtensorMap*>(&maps.k),
                     const_cast<CUtensorMap*>(&maps.v), const_cast<CUtensorMap*>(&maps.o), &p};

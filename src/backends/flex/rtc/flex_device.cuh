@@ -83,7 +83,7 @@ __global__ void __launch_bounds__(256)
       continue;
     }
     if (thread == 0) {
-      const unsigned taken = atomicAdd(bp.bits_used, 1u);
+      const unsigned taken = bp.bit_slots > 0 ? atomicAdd(bp.bits_used, 1u) : 0u;
       slot = taken < static_cast<unsigned>(bp.bit_slots) ? static_cast<int>(taken) : -1;
       bp.partial[r * bp.key_tiles + partial] = n;
       bp.slots[r * bp.key_tiles + partial] = slot;
