@@ -4,7 +4,7 @@
 #             scripts/gpu-bundle.sh is unpacked first) and check that it loads, or build here
 #   test      ctest -L gpu, then `attend check --device cuda --quick`
 #   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
-#   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, cuda_math
+#   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, sage, cuda_math
 #                                                                   -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
 #   flex      bench_flex and bench/flex_peers.py (flex's masks beside torch.flex, compile path)
@@ -247,12 +247,16 @@ small_runs() {
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend efficient --dtype fp32 \
     --sq 70 --sk 45 --hq 2 -d 96 --mask additive --mask-shape B,1,1,Sk --lse --repeat 1 \
     --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend sage --sq 300 --sk 200 \
+    --hq 4 --hkv 2 -d 64 --causal --lse --repeat 1 --warmup 0 || rc=1
+  "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend sage_varlen \
+    --varlen 300/200,0/5,77/130 --hq 4 --hkv 2 -d 96 --lse --repeat 1 --warmup 0 || rc=1
   if [ "$tool" = memcheck ]; then  # cuDNN's own kernels are not ours to race-check
     "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend cudnn --sq 200 --sk 333 \
       --hq 4 --hkv 2 -d 64 --causal --lse --repeat 1 --warmup 0 || rc=1
   fi
   if [ -n "$tests" ]; then
-    local filter="-*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*:Flash3.*"
+    local filter="-*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*:Flash3.*:SageAccuracy.*"
     # racecheck: not cuDNN's own kernels (it reports their shared-memory reuse, and they take
     # minutes under it); flex's kernel is flash3's, checked on the document mask only.
     [ "$tool" = racecheck ] && filter+=":Cudnn.*:*cudnn*:MaskSelection.*:*flex*:Flex.*"
@@ -280,7 +284,7 @@ fi
 
 if want bench; then
   # shellcheck disable=SC2086  # extra arguments are a list
-  step bench 300 "$attend" bench --device cuda --backend flash3,cudnn,flash,flash_varlen,efficient,cuda_math \
+  step bench 300 "$attend" bench --device cuda --backend flash3,cudnn,flash,flash_varlen,efficient,sage,cuda_math \
     --json "$out/attend.json" ${GPU_CHECK_BENCH_ARGS:-}
 fi
 if want peers; then

@@ -46,6 +46,10 @@ struct Capabilities {
   int alignment_bytes = 0;      // required alignment of q/k/v/out data and row strides; 0 = element
   bool flex_source = false;     // runs a FlexSpec's score_mod / mask_mod device source
   bool flex_callables = false;  // runs a FlexSpec's score_fn / mask_fn callables
+  // Quantizes Q and K (and V) inside, to int8 or fp8: its results are held to cosine similarity
+  // >= 0.999 and relative L1 <= 0.03 against exact attention, not to the dtype's rounding.
+  // `auto` never trades accuracy away: such a backend runs only when asked for by name.
+  bool quantized = false;
 };
 
 // Availability on this machine: score 0 means it cannot run here, and `reason` says why.

@@ -162,6 +162,7 @@ nb::dict capabilities_dict(const Capabilities& c) {
   d["backward"] = c.backward;
   d["any_strides"] = c.any_strides;
   d["alignment_bytes"] = c.alignment_bytes;
+  d["quantized"] = c.quantized;
   return d;
 }
 

@@ -17,5 +17,7 @@ std::shared_ptr<const Backend> make_flash3_varlen();
 std::shared_ptr<const Backend> make_cudnn();
 std::shared_ptr<const Backend> make_efficient();
 std::shared_ptr<const Backend> make_flex();
+std::shared_ptr<const Backend> make_sage();
+std::shared_ptr<const Backend> make_sage_varlen();
 
 }  // namespace attend::backends

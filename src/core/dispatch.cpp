@@ -24,6 +24,11 @@ Verdict verdict_for(const Entry& e, const Problem& p) {
   v.score = e.availability.score;
   v.reasons = sink.take_reasons();
   v.notes = sink.take_notes();
+  if (e.backend->capabilities().quantized) {
+    v.notes.emplace_back(
+        "quantized inside (cosine >= 0.999, relative L1 <= 0.03 against exact "
+        "attention): auto never picks it; name it to use it");
+  }
   return v;
 }
 
@@ -32,6 +37,11 @@ std::vector<Verdict> all_verdicts(const Snapshot& snap, const Problem& p) {
   out.reserve(snap.size());
   for (const Entry& e : snap) out.push_back(verdict_for(e, p));
   return out;
+}
+
+// `auto` runs exact backends only; quantized ones are chosen by name.
+bool auto_may_pick(const Entry& e) {
+  return !e.backend->capabilities().quantized;
 }
 
 bool passes(const Entry& e, const Problem& p) {
@@ -75,7 +85,7 @@ void dispatch(const Params& params, Request request) {
   const Snapshot& snap = snapshot();
   if (is_auto(request.id)) {
     for (const Entry& e : snap) {
-      if (passes(e, problem)) return e.backend->run(problem);
+      if (auto_may_pick(e) && passes(e, problem)) return e.backend->run(problem);
     }
     throw NoBackendError(std::string(kAuto), all_verdicts(snap, problem));
   }
@@ -91,8 +101,10 @@ Explanation explain(const Params& params, Request request) {
   ex.requested = resolve_backend_id(request.id);
   ex.source = request.source;
   ex.verdicts = all_verdicts(snap, problem);
-  for (const Verdict& v : ex.verdicts) {
-    if (v.ok && (ex.requested == kAuto || v.backend == ex.requested)) {
+  for (std::size_t i = 0; i < ex.verdicts.size(); ++i) {
+    const Verdict& v = ex.verdicts[i];
+    const bool wanted = ex.requested == kAuto ? auto_may_pick(snap[i]) : v.backend == ex.requested;
+    if (v.ok && wanted) {
       ex.chosen = v.backend;
       break;
     }

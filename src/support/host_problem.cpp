@@ -32,10 +32,13 @@ std::int64_t offset_of(const TensorView& t, Layout layout, std::int64_t b, std::
   return 0;
 }
 
+enum class Role { q, k, v };
+
 // Draws values in logical (b, s, h, d) order, so that the same seed gives the same numbers in
 // every layout and stride pattern, and stores them where the view says. `random` false: zeros.
-void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout,
-                 std::mt19937_64& rng, bool random) {
+// `inputs` shapes the standard normal draws (see Inputs).
+void fill_inputs(std::vector<std::byte>& buf, const TensorView& t, Layout layout,
+                 std::mt19937_64& rng, bool random, Inputs inputs, Role role) {
   std::int64_t span = 1;
   for (int i = 0; i < t.rank; ++i) span += (t.shape[i] - 1) * t.strides[i];
   buf.assign(static_cast<std::size_t>(bytes_of(std::max<std::int64_t>(span, 0), t.dtype)),
@@ -47,12 +50,36 @@ void fill_normal(std::vector<std::byte>& buf, const TensorView& t, Layout layout
   const std::int64_t H = thd ? t.shape[1] : (layout == Layout::BSHD ? t.shape[2] : t.shape[1]);
   const std::int64_t D = t.shape[t.rank - 1];
   std::normal_distribution<double> dist(0.0, 1.0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  // Per (head, channel): K's offsets or V's channel scales, drawn first.
+  std::vector<double> per_channel;
+  if ((inputs == Inputs::channel_offsets && role == Role::k) ||
+      (inputs == Inputs::wide_range && role == Role::v)) {
+    per_channel.resize(static_cast<std::size_t>(H * D));
+    for (double& c : per_channel) {
+      c = inputs == Inputs::channel_offsets ? 25.0 * dist(rng)
+                                            : std::pow(10.0, -4.0 + 10.0 * unit(rng));
+    }
+  }
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t s = 0; s < S; ++s)
-      for (std::int64_t h = 0; h < H; ++h)
-        for (std::int64_t d = 0; d < D; ++d) {
-          common::store_element(buf.data(), t.dtype, offset_of(t, layout, b, s, h, d), dist(rng));
+      for (std::int64_t h = 0; h < H; ++h) {
+        double row_scale = 1.0;
+        if (inputs == Inputs::wide_range && role != Role::v) {
+          row_scale = std::pow(10.0, -3.0 + 3.5 * unit(rng));
+        } else if (inputs == Inputs::outlier_tokens && unit(rng) < 1e-3) {
+          row_scale = 100.0;
         }
+        for (std::int64_t d = 0; d < D; ++d) {
+          double x = dist(rng) * row_scale;
+          if (!per_channel.empty()) {
+            const double c = per_channel[static_cast<std::size_t>(h * D + d)];
+            x = inputs == Inputs::channel_offsets ? x + c : x * c;
+          }
+          if (inputs == Inputs::outlier_values && unit(rng) < 1e-3) x *= 100.0;
+          common::store_element(buf.data(), t.dtype, offset_of(t, layout, b, s, h, d), x);
+        }
+      }
 }
 
 }  // namespace
@@ -83,7 +110,24 @@ std::string ProblemSpec::describe() const {
   if (lse) os << " lse";
   if (strided) os << " strided";
   if (strided && row_pad != 3) os << "(pad " << row_pad << ")";
+  if (inputs != Inputs::normal) os << " inputs:" << name(inputs);
   return os.str();
+}
+
+std::string_view name(Inputs inputs) {
+  switch (inputs) {
+    case Inputs::normal:
+      return "normal";
+    case Inputs::channel_offsets:
+      return "channel-offsets";
+    case Inputs::outlier_tokens:
+      return "outlier-tokens";
+    case Inputs::outlier_values:
+      return "outlier-values";
+    case Inputs::wide_range:
+      return "wide-range";
+  }
+  return "?";
 }
 
 HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
@@ -102,9 +146,12 @@ HostProblem::HostProblem(ProblemSpec spec) : spec_(std::move(spec)) {
   }
   std::mt19937_64 rng(s.seed);
   const std::int64_t pad = s.strided ? s.row_pad : 0;
-  fill_normal(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng, s.random_inputs);
-  fill_normal(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng, s.random_inputs);
-  fill_normal(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng, s.random_inputs);
+  fill_inputs(q_, qkv_view(nullptr, q_rows(), s.Hq, s.D, pad), s.layout, rng, s.random_inputs,
+              s.inputs, Role::q);
+  fill_inputs(k_, qkv_view(nullptr, k_rows(), s.Hkv, s.D, pad), s.layout, rng, s.random_inputs,
+              s.inputs, Role::k);
+  fill_inputs(v_, qkv_view(nullptr, k_rows(), s.Hkv, s.dv(), pad), s.layout, rng, s.random_inputs,
+              s.inputs, Role::v);
 
   if (s.mask != MaskKind::none) {
     if (s.mask_shape.empty()) s.mask_shape = {s.B, s.Hq, s.Sq, s.Sk};
@@ -250,7 +297,7 @@ Params HostProblem::params(Output& o) const {
 Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
   Comparison c;
   const DType t = p.spec().dtype;
-  double diff2 = 0.0, ref2 = 0.0;
+  double diff2 = 0.0, ref2 = 0.0, got2 = 0.0, dot = 0.0, diff1 = 0.0, ref1 = 0.0;
   for (std::int64_t i = 0; i < p.out_elements(); ++i) {
     const double a = common::load_element(got.out.data(), t, i);
     const double r = common::load_element(ref.out.data(), t, i);
@@ -261,9 +308,15 @@ Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
     if (std::isnan(r)) continue;
     diff2 += (a - r) * (a - r);
     ref2 += r * r;
+    got2 += a * a;
+    dot += a * r;
+    diff1 += std::abs(a - r);
+    ref1 += std::abs(r);
     c.max_abs = std::max(c.max_abs, std::abs(a - r));
   }
   c.rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  c.cosine = ref2 > 0 && got2 > 0 ? dot / std::sqrt(ref2 * got2) : (ref2 == got2 ? 1.0 : 0.0);
+  c.rel_l1 = ref1 > 0 ? diff1 / ref1 : diff1;
   for (std::size_t i = 0; i < ref.lse.size() && i < got.lse.size(); ++i) {
     const double a = got.lse[i], r = ref.lse[i];
     const bool a_fin = std::isfinite(a), r_fin = std::isfinite(r);
@@ -272,7 +325,10 @@ Comparison compare(const HostProblem& p, const Output& got, const Output& ref) {
       ++c.lse_mismatch;
       continue;
     }
-    if (a_fin) c.lse_max_abs = std::max(c.lse_max_abs, std::abs(a - r));
+    if (a_fin) {
+      c.lse_max_abs = std::max(c.lse_max_abs, std::abs(a - r));
+      c.lse_max_rel = std::max(c.lse_max_rel, std::abs(a - r) / (1.0 + std::abs(r)));
+    }
   }
   return c;
 }
@@ -302,6 +358,11 @@ double lse_tolerance(DType t) {
 bool passes(const Comparison& c, DType t) {
   return c.nan == 0 && c.rel_l2 <= tolerance(t) && c.lse_mismatch == 0 &&
          c.lse_max_abs <= lse_tolerance(t);
+}
+
+bool passes_quantized(const Comparison& c, bool lse) {
+  return c.nan == 0 && c.cosine >= kQuantizedCosine && c.rel_l1 <= kQuantizedRelL1 &&
+         (!lse || (c.lse_mismatch == 0 && c.lse_max_rel <= kQuantizedLse));
 }
 
 }  // namespace attend::support

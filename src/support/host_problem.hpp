@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attend/params.hpp"
@@ -13,6 +14,17 @@
 namespace attend::support {
 
 enum class MaskKind { none, boolean, additive };
+
+// How q, k and v are drawn: standard normal, or one of the shapes real activations take that
+// break quantized kernels.
+enum class Inputs {
+  normal,
+  channel_offsets,  // K gets an offset per (head, channel), N(0, 25^2): far beyond its spread
+  outlier_tokens,   // 0.1% of the (token, head) rows of q, k and v are multiplied by 100
+  outlier_values,   // 0.1% of the values of q, k and v are multiplied by 100
+  wide_range,       // q/k rows scaled by 10^U(-3, 0.5) each, v channels by 10^U(-4, 6) each
+};
+std::string_view name(Inputs inputs);
 
 struct ProblemSpec {
   std::int64_t B = 1, Hq = 1, Hkv = 1, Sq = 1, Sk = 1, D = 64;
@@ -34,6 +46,7 @@ struct ProblemSpec {
   bool strided = false;                            // q/k/v rows padded, so nothing is contiguous
   std::int64_t row_pad = 3;   // strided: elements after each row (3: misaligned; 8: 16-byte rows)
   bool random_inputs = true;  // false: q/k/v are zeros (for explain, which never reads them)
+  Inputs inputs = Inputs::normal;
   std::uint64_t seed = 1;
 
   std::int64_t dv() const { return Dv > 0 ? Dv : D; }
@@ -80,6 +93,9 @@ struct Comparison {
   std::int64_t nan = 0;  // elements NaN in a but not in ref (unwritten or broken)
   double lse_max_abs = 0.0;
   std::int64_t lse_mismatch = 0;  // -inf/finite disagreements
+  double lse_max_rel = 0.0;       // max |a - ref| / (1 + |ref|) over finite LSE entries
+  double cosine = 1.0;            // a·ref / (|a|·|ref|); 1 when either is all zeros and both are
+  double rel_l1 = 0.0;            // sum |a - ref| / sum |ref|
 };
 
 // Compares a backend's output with the reference's, element by element in fp64.
@@ -92,5 +108,13 @@ double tolerance(DType t);
 double lse_tolerance(DType t);
 // Output within tolerance(), no NaN disagreements, LSE within lse_tolerance().
 bool passes(const Comparison& c, DType t);
+
+// What a quantized backend (Capabilities::quantized) is held to instead: cosine similarity and
+// relative L1 of the output, and for finite LSE entries |error| <= 0.03·(1 + |LSE|) (a row's
+// int8 score error grows with its scores). `lse` false: the output alone.
+constexpr double kQuantizedCosine = 0.999;
+constexpr double kQuantizedRelL1 = 0.03;
+constexpr double kQuantizedLse = 3e-2;
+bool passes_quantized(const Comparison& c, bool lse = true);
 
 }  // namespace attend::support

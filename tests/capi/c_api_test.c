@@ -44,7 +44,7 @@ int main(void) {
     diff += (out[i] - ref[i]) * (out[i] - ref[i]), norm += ref[i] * ref[i];
   CHECK(sqrt(diff / norm) < 1e-5);
 
-  char text[4096];
+  char text[16384]; /* every backend's verdict, with reasons and notes */
   size_t needed = 0;
   CHECK(attend_explain(&p, NULL, text, sizeof text, &needed) == 0);
   CHECK(strstr(text, "chosen: ") != NULL);

@@ -38,14 +38,15 @@ std::optional<double> error_vs_math(const std::string& id, const support::Output
     own = run(problem, id);
     if (!own) return std::nullopt;
   }
-  const Judgement j = judge(problem, is_timed ? timed_out : *own, ref.output());
+  const Judgement j = judge(problem, is_timed ? timed_out : *own, ref.output(), id);
   failed = failed || !j.pass;
   return j.cmp.rel_l2;
 }
 
 std::optional<double> CudaMathReference::error(DeviceSession& session,
                                                const support::HostProblem& host,
-                                               const support::Output& got, bool& failed) {
+                                               const support::Output& got, const std::string& id,
+                                               bool& failed) {
   if (!tried_) {
     tried_ = true;
     if (explain(session.params(), "cuda_math").chosen.empty()) {
@@ -59,7 +60,7 @@ std::optional<double> CudaMathReference::error(DeviceSession& session,
     }
   }
   if (!out_) return std::nullopt;
-  const Judgement j = judge(host, got, *out_);
+  const Judgement j = judge(host, got, *out_, id);
   failed = failed || !j.pass;
   return j.cmp.rel_l2;
 }

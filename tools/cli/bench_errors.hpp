@@ -45,10 +45,10 @@ std::optional<double> error_vs_math(const std::string& id, const support::Output
 // cuda_math's output on a session's inputs, run once per problem on first use.
 class CudaMathReference {
  public:
-  // rel_err of `got` (an output of the session's problem) against it; null when cuda_math
-  // cannot run the problem (the reason is printed on stderr once).
+  // rel_err of `got` (backend `id`'s output of the session's problem) against it; null when
+  // cuda_math cannot run the problem (the reason is printed on stderr once).
   std::optional<double> error(DeviceSession& session, const support::HostProblem& host,
-                              const support::Output& got, bool& failed);
+                              const support::Output& got, const std::string& id, bool& failed);
 
  private:
   bool tried_ = false;

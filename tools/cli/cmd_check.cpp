@@ -111,7 +111,7 @@ void check_one(const CheckCase& c, std::size_t index, const std::string& id,
       fmt::print("FAIL  {}  the second run threw [{}]: {}\n", head, code_name(e.code()), e.what());
       return;
     }
-    const Judgement j = judge(host, again, out);
+    const Judgement j = judge(host, again, out, id);
     const bool same = j.pass && j.cmp.max_abs == 0.0;
     ++(same ? tally.passed : tally.failed);
     fmt::print("{}  {}  own dropout stream, against its own second run: {}\n",
@@ -125,7 +125,7 @@ void check_one(const CheckCase& c, std::size_t index, const std::string& id,
     fmt::print("FAIL  {}  the reference failed [{}]: {}\n", head, code_name(e.code()), e.what());
     return;
   }
-  const Judgement j = judge(host, out, *ref);
+  const Judgement j = judge(host, out, *ref, id);
   ++(j.pass ? tally.passed : tally.failed);
   fmt::print("{}  {}  {}\n", j.pass ? "PASS" : "FAIL", head, j.summary);
 }

@@ -121,6 +121,7 @@ nlohmann::ordered_json to_json(const BackendInfo& b) {
       {"backward", c.backward},
       {"any_strides", c.any_strides},
       {"alignment_bytes", c.alignment_bytes},
+      {"quantized", c.quantized},
   };
   return {{"id", b.id},
           {"family", b.family},

@@ -50,7 +50,7 @@ void print_time(const Timing& t, const Options& o, double flops, RunDevice devic
 
 // Against math on the host, unless the problem is too big for plain loops. Returns pass.
 bool check_against_math(const support::HostProblem& host, const support::Output& out,
-                        double flops) {
+                        double flops, const std::string& backend) {
   if (flops > kReferenceFlopLimit) {
     fmt::print(
         "check      skipped: {:.3g} FLOPs is above the {:.0e} the math reference "
@@ -59,7 +59,7 @@ bool check_against_math(const support::HostProblem& host, const support::Output&
     return true;
   }
   const support::Output ref = reference_output(host);
-  const Judgement j = judge(host, out, ref);
+  const Judgement j = judge(host, out, ref, backend);
   fmt::print("check      {} vs math: {}\n", j.pass ? "PASS" : "FAIL", j.summary);
   return j.pass;
 }
@@ -86,7 +86,7 @@ int run_on_cpu(const Options& o, const support::ProblemSpec& spec, const std::st
     fmt::print("check      skipped: the backend is the reference\n");
     return 0;
   }
-  return check_against_math(host, out, flops) ? 0 : 1;
+  return check_against_math(host, out, flops, ex.chosen) ? 0 : 1;
 }
 
 int run_on_gpu(const Options& o, const support::ProblemSpec& spec, const std::string& backend) {
@@ -116,11 +116,11 @@ int run_on_gpu(const Options& o, const support::ProblemSpec& spec, const std::st
   } else if (explain(params, "cuda_math").chosen.empty()) {
     fmt::print("check      vs cuda_math skipped: cuda_math cannot run this problem\n");
   } else {
-    const Judgement j = judge(host, out, session.output("cuda_math"));
+    const Judgement j = judge(host, out, session.output("cuda_math"), ex.chosen);
     fmt::print("check      {} vs cuda_math: {}\n", j.pass ? "PASS" : "FAIL", j.summary);
     pass = j.pass;
   }
-  return check_against_math(host, out, flops) && pass ? 0 : 1;
+  return check_against_math(host, out, flops, ex.chosen) && pass ? 0 : 1;
 }
 
 }  // namespace

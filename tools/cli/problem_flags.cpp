@@ -143,6 +143,14 @@ void add_problem_flags(CLI::App& app, ProblemFlags& f) {
       ->group(group);
   app.add_flag("--strided", f.strided, "pad q/k/v rows so that nothing is contiguous")
       ->group(group);
+  app.add_option("--inputs", f.inputs,
+                 "how q/k/v are drawn: normal; channel-offsets (K offset per channel, sd 25); "
+                 "outlier-tokens (0.1% of tokens x100); outlier-values (0.1% of values x100); "
+                 "wide-range (q/k rows x10^U(-3,0.5), v channels x10^U(-4,6))")
+      ->capture_default_str()
+      ->group(group)
+      ->check(CLI::IsMember(
+          {"normal", "channel-offsets", "outlier-tokens", "outlier-values", "wide-range"}));
 }
 
 support::ProblemSpec to_spec(const ProblemFlags& f) {
@@ -181,6 +189,11 @@ support::ProblemSpec to_spec(const ProblemFlags& f) {
   s.lse = f.lse;
   s.seed = f.seed;
   s.strided = f.strided;
+  for (support::Inputs in :
+       {support::Inputs::normal, support::Inputs::channel_offsets, support::Inputs::outlier_tokens,
+        support::Inputs::outlier_values, support::Inputs::wide_range}) {
+    if (support::name(in) == f.inputs) s.inputs = in;
+  }
 
   if (!f.varlen.empty()) {
     if (!f.workload.empty()) {

@@ -29,6 +29,7 @@ struct ProblemFlags {
   std::string varlen;  // "100,0,37" or "100/80,0/5"
   std::uint64_t seed = 1;
   bool strided = false;
+  std::string inputs = "normal";
 
   const CLI::App* app = nullptr;  // to tell flags given on the command line from defaults
 };

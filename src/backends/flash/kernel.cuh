@@ -13,49 +13,12 @@
 #include "backends/flash/band.cuh"
 #include "backends/flash/params.hpp"
 #include "backends/flash/primitives.cuh"
+#include "backends/flash/steps.cuh"
 #include "backends/flash/tile_config.hpp"
 #include "common/philox.hpp"
 #include "cuda/elements.cuh"
 
 namespace attend::flash {
-
-// Copies kRows rows of a row-major tile (head dim contiguous) into swizzled shared memory.
-// Rows at or past `valid_rows` and columns at or past `dim` are zero-filled. Offsets within a
-// tile are 32-bit (the backend bounds row strides): 64-bit ones, hoisted out of the key loop by
-// the compiler, cost enough registers to spill the accumulators.
-template <class T, int kRows, int kD, int kThreads>
-__device__ __forceinline__ void load_tile(T* tile, const T* src, int row_stride, int valid_rows,
-                                          int dim) {
-  constexpr int kChunks = kD / 8;
-  constexpr int kTotal = kRows * kChunks;
-  if constexpr (kThreads % kChunks == 0 && (kThreads / kChunks) % 8 == 0 &&
-                kTotal % kThreads == 0) {
-    // Each thread copies one column chunk every kStep rows: the swizzle repeats every 8 rows,
-    // so its shared-memory addresses are one base plus constants.
-    constexpr int kStep = kThreads / kChunks;
-    const int r0 = static_cast<int>(threadIdx.x) / kChunks,
-              c = static_cast<int>(threadIdx.x) % kChunks;
-    const T* from = src + r0 * row_stride + c * 8;
-    const std::uint32_t to = smem_address(tile + swizzle<kChunks>(r0, c) * 8);
-    const bool col_ok = c * 8 < dim;
-#pragma unroll
-    for (int it = 0; it < kRows / kStep; ++it) {
-      const bool ok = col_ok && r0 + it * kStep < valid_rows;
-      cp_async_16(to + it * kStep * kChunks * 16, ok ? from + it * kStep * row_stride : src, ok);
-    }
-  } else {
-#pragma unroll
-    for (int it = 0; it < (kTotal + kThreads - 1) / kThreads; ++it) {
-      const int idx = static_cast<int>(threadIdx.x) + it * kThreads;
-      if (kTotal % kThreads == 0 || idx < kTotal) {
-        const int r = idx / kChunks, c = idx % kChunks;
-        const bool ok = r < valid_rows && c * 8 < dim;
-        cp_async_16(smem_address(tile + swizzle<kChunks>(r, c) * 8),
-                    ok ? src + r * row_stride + c * 8 : src, ok);
-      }
-    }
-  }
-}
 
 // One mask element as an additive term: bool false is -inf, other dtypes their value.
 template <class M>
@@ -255,59 +218,12 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
       add_mask_terms(s, p, b, h, m0 + warp_row0, static_cast<int>(n0), q_len, k_len, lane);
     }
     const bool masked = !(n0 >= full_lo && n0 + kN <= full_hi);
-    if (masked) {
-#pragma unroll
-      for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-        for (int hf = 0; hf < 2; ++hf) {
-          const int i = row_of(mt, hf);
-          const int lo = band.lo(i), hi = band.hi(i);
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const int j = static_cast<int>(n0) + nt * 8 + (lane & 3) * 2 + e;
-              if (j < lo || j >= hi) s[mt][nt][hf * 2 + e] = kNegInf;
-            }
-        }
-    }
+    if (masked) mask_outside_band(s, band, row_of, static_cast<int>(n0), lane);
 
-    // Online softmax: new running max (row_max holds it in log2 units), exponentiate, and
-    // rescale what was accumulated; a warp whose rows all kept their max skips the rescale.
-    float correction[kMT][2];
-    bool rescale = false;
+    float scale_rows[kMT][2];
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-      for (int hf = 0; hf < 2; ++hf) {
-        float mx = kNegInf;
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt)
-          mx = fmaxf(mx, fmaxf(s[mt][nt][hf * 2], s[mt][nt][hf * 2 + 1]));
-        mx = fmaxf(row_max[mt][hf], quad_max(mx) * scale);
-        const float base = mx == kNegInf ? 0.f : mx;  // a row with nothing visible yet stays 0
-        correction[mt][hf] = fast_exp2(row_max[mt][hf] - base);
-        rescale |= mx != row_max[mt][hf];
-        row_max[mt][hf] = mx;
-        float sum = row_sum[mt][hf] * correction[mt][hf];
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const float w = fast_exp2(fmaf(s[mt][nt][hf * 2 + e], scale, -base));
-            sum += w;
-            s[mt][nt][hf * 2 + e] = w;
-          }
-        row_sum[mt][hf] = sum;
-      }
-    if (__any_sync(0xffffffffu, rescale)) {
-#pragma unroll
-      for (int mt = 0; mt < kMT; ++mt)
-#pragma unroll
-        for (int dt = 0; dt < kDT; ++dt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) o[mt][dt][e] *= correction[mt][e / 2];
-    }
+    for (int mt = 0; mt < kMT; ++mt) scale_rows[mt][0] = scale_rows[mt][1] = scale;
+    online_softmax(s, row_max, row_sum, o, scale_rows);
 
     // Dropout acts on the normalised weights: the sum above keeps every weight, the product
     // with V only the survivors (scaled by 1/(1-p) in the epilogue).
@@ -336,28 +252,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
     }
     cp_async_commit();
 
-    // O += P V: the S accumulators of keys 16kk..16kk+15 are the A fragment for step kk.
-#pragma unroll
-    for (int kk = 0; kk < kN / 16; ++kk) {
-      std::uint32_t a[kMT][4];
-#pragma unroll
-      for (int mt = 0; mt < kMT; ++mt) {
-        a[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-        a[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-        a[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-        a[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-      }
-#pragma unroll
-      for (int dp = 0; dp < kDT / 2; ++dp) {
-        std::uint32_t bv[4];
-        ldmatrix_x4_trans(bv, v_rows.at(kk * 16, dp));
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          mma_16816<T>(o[mt][2 * dp], a[mt], bv[0], bv[1]);
-          mma_16816<T>(o[mt][2 * dp + 1], a[mt], bv[2], bv[3]);
-        }
-      }
-    }
+    accumulate_pv<T>(o, s, v_rows);
   }
 
   // Epilogue: normalise, write LSE and O (fp32 partials when the keys were split).
@@ -405,15 +300,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
   __syncthreads();
   T* o_ptr = static_cast<T*>(p.out) + b * p.o_sb +
              static_cast<std::int64_t>(q_start + m0) * p.o_ss + h * p.o_sh;
-#pragma unroll
-  for (int it = 0; it < kM * kChunks / kThreads; ++it) {
-    const int idx = static_cast<int>(threadIdx.x) + it * kThreads;
-    const int r = idx / kChunks, c = idx % kChunks;
-    if (r < rows && c * 8 < p.D) {
-      *reinterpret_cast<uint4*>(o_ptr + r * static_cast<int>(p.o_ss) + c * 8) =
-          *reinterpret_cast<const uint4*>(sQ + swizzle<kChunks>(r, c) * 8);
-    }
-  }
+  store_tile<T, kM, kD, kThreads>(o_ptr, static_cast<int>(p.o_ss), sQ, rows, p.D);
 }
 
 }  // namespace attend::flash

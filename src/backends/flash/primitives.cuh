@@ -1,6 +1,6 @@
-// The few tensor-core and memory primitives the flash kernels are written in: cp.async copies
-// with zero fill, ldmatrix loads, the m16n8k16 MMA, a bank-conflict-free swizzle for row-major
-// tiles in shared memory, and fast exp2/tanh.
+// The few tensor-core and memory primitives the flash and sage kernels are written in: cp.async
+// copies with zero fill, ldmatrix loads, the m16n8k16 and int8 m16n8k32 MMAs, a
+// bank-conflict-free swizzle for row-major tiles in shared memory, and fast exp2/tanh.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -99,6 +99,18 @@ __device__ __forceinline__ void mma_16816(float (&c)[4], const std::uint32_t (&a
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   }
+}
+
+// D(16x8, s32) += A(16x32, s8, row) * B(32x8, s8, col). The fragments hold the same bytes as
+// m16n8k16's b16 fragments of a tile whose rows are read as b16 pairs, so int8 tiles load with
+// the same ldmatrix addressing at half the column count.
+__device__ __forceinline__ void mma_16832_s8(int (&c)[4], const std::uint32_t (&a)[4],
+                                             std::uint32_t b0, std::uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // Two floats as one register of T pairs; `lo` takes the lower column (the MMA operand order).

@@ -1,0 +1,51 @@
+// The quantization pass in front of the sage kernel: per-row int8 Q, smoothed per-key int8 K,
+// and (for bf16 inputs) V in fp16 with a power-of-two step per channel.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace attend::sage {
+
+// Sources follow the flash conventions (element strides; cu_q / cu_k index packed tokens, and
+// either may be null for dense batches). Destinations hold rows of `kernel_dim` elements in
+// (token, head) order, tokens numbered as the sources' (cu[b] + i, or b·S + i).
+struct Quantize {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  std::int64_t q_sb = 0, q_ss = 0, q_sh = 0;
+  std::int64_t k_sb = 0, k_ss = 0, k_sh = 0;
+  std::int64_t v_sb = 0, v_ss = 0, v_sh = 0;
+  const std::int32_t* cu_q = nullptr;
+  const std::int32_t* cu_k = nullptr;
+  int B = 0, Hq = 0, Hkv = 0, group = 1, Sq = 0, Sk = 0, D = 0, kernel_dim = 0;
+  bool bf16 = false;
+  float q_sign = 1.f;       // -1 for a negative softmax scale: Q is negated instead
+  float score_scale = 0.f;  // |softmax scale| · log2(e), folded into q_scale
+  float lse_scale = 0.f;    // |softmax scale|, for lse_bias
+
+  std::int8_t* q8 = nullptr;
+  std::int8_t* k8 = nullptr;
+  void* v16 = nullptr;  // __half rows; null: V stays as it is (fp16 inputs)
+  float* q_scale = nullptr;
+  float* k_scale = nullptr;
+  int k_rows = 0;
+  float* lse_bias = nullptr;  // null: no LSE
+  // The sums of K over each sequence's keys, per (kv head, sequence, channel), added up in a
+  // fixed order from the sums of key blocks (k_partial, [key block][kv head][sequence][channel])
+  // so that a run repeats bit for bit. v_max: the largest |V| per (kv head, sequence, channel),
+  // zeroed by the caller; null without v16.
+  float* k_sum = nullptr;
+  float* k_partial = nullptr;
+  std::uint32_t* v_max = nullptr;
+};
+
+// Keys per block of the statistics pass: k_partial holds ceil(Sk / kStatsRows) blocks.
+constexpr int kStatsRows = 64;
+
+// Enqueues the passes on `stream`: K sums and V maxima, then Q, K and V rows.
+void launch_quantize(const Quantize& args, cudaStream_t stream);
+
+}  // namespace attend::sage
