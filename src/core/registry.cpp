@@ -64,11 +64,11 @@ Store& store() {
   static Store* s = [] {
     auto* st = new Store;  // never destroyed: backends may be used from static destructors
     auto entries = std::make_unique<Snapshot>();
-    for (auto& b : {backends::make_flash3(), backends::make_flash3_varlen(), backends::make_cudnn(),
-                    backends::make_flash(), backends::make_flash_varlen(),
-                    backends::make_efficient(), backends::make_flex(), backends::make_sage(),
-                    backends::make_sage_varlen(), backends::make_cuda_math(),
-                    backends::make_cpu_flash(), backends::make_math()}) {
+    for (auto& b :
+         {backends::make_flash3(), backends::make_flash3_varlen(), backends::make_cudnn(),
+          backends::make_flash(), backends::make_flash_varlen(), backends::make_efficient(),
+          backends::make_flex(), backends::make_sage(), backends::make_sage_varlen(),
+          backends::make_cuda_math(), backends::make_cpu_flash(), backends::make_math()}) {
       insert_sorted(*entries, Entry{b, b->availability()});
     }
     for (auto& b : plugins_from_env(st->refusals)) {

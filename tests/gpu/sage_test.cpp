@@ -9,7 +9,6 @@
 // Outlier tokens are held to the output bounds only: a key 100x longer than the rest carries
 // 100x the int8 error in its scores (about one logit), so the LSE of a row whose largest score
 // comes from such a key is off by about that much whatever its size.
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>

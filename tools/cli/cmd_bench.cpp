@@ -132,7 +132,8 @@ class JobRunner {
       row.result = result_row(job_, id, t.median_ms);
       const support::Output out = session_->output(id);
       row.vs_math = error_vs_math(id, out, ref_, check_timed_, run_on_device, row.failed);
-      if (id != "cuda_math") row.vs_cuda_math = cuda_ref_.error(*session_, host_, out, id, row.failed);
+      if (id != "cuda_math")
+        row.vs_cuda_math = cuda_ref_.error(*session_, host_, out, id, row.failed);
       row.result.rel_err = row.vs_cuda_math ? row.vs_cuda_math : row.vs_math;
     } else {
       const Timing t = time_calls([&] { attention(params_, id); }, o.warmup, o.repeat);

@@ -49,8 +49,8 @@ void print_time(const Timing& t, const Options& o, double flops, RunDevice devic
 }
 
 // Against math on the host, unless the problem is too big for plain loops. Returns pass.
-bool check_against_math(const support::HostProblem& host, const support::Output& out,
-                        double flops, const std::string& backend) {
+bool check_against_math(const support::HostProblem& host, const support::Output& out, double flops,
+                        const std::string& backend) {
   if (flops > kReferenceFlopLimit) {
     fmt::print(
         "check      skipped: {:.3g} FLOPs is above the {:.0e} the math reference "

@@ -14,9 +14,13 @@
 #include "cuda/check.hpp"
 #include "cuda/elements.cuh"
 #include "cuda/runtime.hpp"
+#include "cuda/warp.cuh"
 
 namespace attend::efficient {
 namespace {
+
+using cuda::warp_max;
+using cuda::warp_sum;
 
 constexpr int kKeys = 32;  // keys per tile: one per lane
 constexpr int kRows = 4;   // query rows per warp
@@ -40,17 +44,6 @@ struct SimtParams {
 // Shared memory for head dim D: Q rows, K (rows padded by one) and V tiles.
 constexpr int smem_for(int D) {
   return (kBlockRows * D + kKeys * (D + 1) + kKeys * D) * 4;
-}
-
-__device__ __forceinline__ float warp_max(float x) {
-#pragma unroll
-  for (int d = 16; d > 0; d /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, d));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-#pragma unroll
-  for (int d = 16; d > 0; d /= 2) x += __shfl_xor_sync(0xffffffffu, x, d);
-  return x;
 }
 
 template <int kChunks>

@@ -105,33 +105,19 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const int warp_row0 = static_cast<int>(threadIdx.x) / 32 * 16 * kMT;
 
-  int q_start = 0, q_len = p.Sq, k_start = 0, k_len = p.Sk;
-  if (p.cu_q != nullptr) {
-    q_start = p.cu_q[b];
-    q_len = p.cu_q[b + 1] - q_start;
-  }
-  if (p.cu_k != nullptr) {
-    k_start = p.cu_k[b];
-    k_len = p.cu_k[b + 1] - k_start;
-  }
-  const int m0 = m_block * kM;
-  if (m0 >= q_len) return;
-  const int rows = min(kM, q_len - m0);
-  const Band band{p.bottom_right ? static_cast<long long>(k_len) - q_len : 0LL, p.window_left,
-                  p.window_right, k_len};
-
-  // Key tiles any row of this block can see, this split's share of them, and the key range
-  // every row sees whole (tiles inside it skip masking).
-  const int first_row = m0, last_row = m0 + rows - 1;
-  const int n_lo = band.lo(first_row), n_hi = band.hi(last_row);
-  int tile_begin = n_lo / kN;
-  int tile_end = n_hi > n_lo ? (n_hi + kN - 1) / kN : tile_begin;
+  const QueryTile tile = query_tile<kM, kN>(p, b, m_block);
+  if (tile.m0 >= tile.q_len) return;
+  const int q_start = tile.q_start, q_len = tile.q_len, k_start = tile.k_start, k_len = tile.k_len,
+            m0 = tile.m0, rows = tile.rows;
+  const Band band = tile.band;
+  const int full_lo = tile.full_lo, full_hi = tile.full_hi;
+  // This split's share of the key tiles.
+  int tile_begin = tile.tile_begin, tile_end = tile.tile_end;
   if (p.num_splits > 1) {
     const int per = (tile_end - tile_begin + p.num_splits - 1) / p.num_splits;
     tile_begin = min(tile_end, tile_begin + split * per);
     tile_end = min(tile_end, tile_begin + per);
   }
-  const int full_lo = band.lo(last_row), full_hi = band.hi(first_row);
 
   const int hk = h / p.group;
   const T* q_ptr = static_cast<const T*>(p.q) + b * p.q_sb +

@@ -8,9 +8,47 @@
 #include <cstdint>
 
 #include "backends/flash/band.cuh"
+#include "backends/flash/params.hpp"
 #include "backends/flash/primitives.cuh"
 
 namespace attend::flash {
+
+// What one block needs to know about its query tile (m_block of sequence b): where the
+// sequence's queries and keys start and how many there are, the tile's rows, the visibility
+// band, the key tiles of kN keys any of its rows sees, and the keys every row sees whole (tiles
+// inside them skip masking). m0 >= q_len: the tile lies past the sequence.
+struct QueryTile {
+  int q_start, q_len, k_start, k_len;
+  int m0, rows;
+  Band band;
+  int tile_begin, tile_end;
+  int full_lo, full_hi;
+};
+
+template <int kM, int kN>
+__device__ __forceinline__ QueryTile query_tile(const FlashParams& p, int b, int m_block) {
+  QueryTile t;
+  t.q_start = 0, t.q_len = p.Sq, t.k_start = 0, t.k_len = p.Sk;
+  if (p.cu_q != nullptr) {
+    t.q_start = p.cu_q[b];
+    t.q_len = p.cu_q[b + 1] - t.q_start;
+  }
+  if (p.cu_k != nullptr) {
+    t.k_start = p.cu_k[b];
+    t.k_len = p.cu_k[b + 1] - t.k_start;
+  }
+  t.m0 = m_block * kM;
+  t.rows = min(kM, t.q_len - t.m0);
+  t.band = Band{p.bottom_right ? static_cast<long long>(t.k_len) - t.q_len : 0LL, p.window_left,
+                p.window_right, t.k_len};
+  const int first_row = t.m0, last_row = t.m0 + t.rows - 1;
+  const int n_lo = t.band.lo(first_row), n_hi = t.band.hi(last_row);
+  t.tile_begin = n_lo / kN;
+  t.tile_end = n_hi > n_lo ? (n_hi + kN - 1) / kN : t.tile_begin;
+  t.full_lo = t.band.lo(last_row);
+  t.full_hi = t.band.hi(first_row);
+  return t;
+}
 
 // Copies kRows rows of a row-major tile (head dim contiguous) into swizzled shared memory.
 // Rows at or past `valid_rows` and columns at or past `dim` are zero-filled. Offsets within a

@@ -25,7 +25,7 @@ using flash::SwizzledRows;
 template <int kHeadDim>
 struct SageTiles : flash::TileConfig<kHeadDim> {};
 
-template <class T, int kD, class C>
+template <int kD, class C>
 constexpr int smem_bytes() {
   return C::kBlockM * kD + C::kBlockN * kD + C::kBlockN * kD * 2;  // int8 Q, int8 K, fp16 V
 }
@@ -39,7 +39,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
   constexpr int kQKChunks = kD / 16;  // 16-byte chunks per int8 row
   constexpr int kVChunks = kD / 8;    // 16-byte chunks per fp16 row
   constexpr int kNT = kN / 8, kDT = kD / 8;
-  static_assert(kM * kD * static_cast<int>(sizeof(T)) <= smem_bytes<T, kD, C>(),
+  static_assert(kM * kD * static_cast<int>(sizeof(T)) <= smem_bytes<kD, C>(),
                 "the output is staged over the tiles");
   using Pair = std::uint16_t;
   const flash::FlashParams& p = sp.base;
@@ -55,25 +55,13 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const int warp_row0 = static_cast<int>(threadIdx.x) / 32 * 16 * kMT;
 
-  int q_start = 0, q_len = p.Sq, k_start = 0, k_len = p.Sk;
-  if (p.cu_q != nullptr) {
-    q_start = p.cu_q[b];
-    q_len = p.cu_q[b + 1] - q_start;
-  }
-  if (p.cu_k != nullptr) {
-    k_start = p.cu_k[b];
-    k_len = p.cu_k[b + 1] - k_start;
-  }
-  const int m0 = m_block * kM;
-  if (m0 >= q_len) return;
-  const int rows = min(kM, q_len - m0);
-  const flash::Band band{p.bottom_right ? static_cast<long long>(k_len) - q_len : 0LL,
-                         p.window_left, p.window_right, k_len};
-  const int first_row = m0, last_row = m0 + rows - 1;
-  const int n_lo = band.lo(first_row), n_hi = band.hi(last_row);
-  const int tile_begin = n_lo / kN;
-  const int tile_end = n_hi > n_lo ? (n_hi + kN - 1) / kN : tile_begin;
-  const int full_lo = band.lo(last_row), full_hi = band.hi(first_row);
+  const flash::QueryTile tile = flash::query_tile<kM, kN>(p, b, m_block);
+  if (tile.m0 >= tile.q_len) return;
+  const int q_start = tile.q_start, q_len = tile.q_len, k_start = tile.k_start, k_len = tile.k_len,
+            m0 = tile.m0, rows = tile.rows;
+  const flash::Band band = tile.band;
+  const int tile_begin = tile.tile_begin, tile_end = tile.tile_end;
+  const int full_lo = tile.full_lo, full_hi = tile.full_hi;
 
   const int hk = h / p.group;
   const Pair* q_ptr = static_cast<const Pair*>(p.q) + b * p.q_sb +
@@ -85,7 +73,7 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinBlocks)
   const int v_dim = sp.v_max != nullptr ? kD : p.D;  // the fp16 copy is zero-padded
   const std::int64_t stats = static_cast<std::int64_t>(h) * p.B + b;
   const std::int64_t kv_stats = static_cast<std::int64_t>(hk) * p.B + b;
-  const float* k_steps = sp.k_scale + kv_stats * sp.k_rows;
+  const float* k_steps = sp.k_scale + kv_stats * key_step_rows(p.Sk);
 
   flash::load_tile<Pair, kM, kPairs, kThreads>(sQ, q_ptr, static_cast<int>(p.q_ss), rows, kPairs);
   if (tile_begin < tile_end) {

@@ -19,8 +19,6 @@
 namespace attend::sage {
 namespace {
 
-constexpr int kKeyRowAlign = 128;  // k_scale rows cover whole key tiles of any instantiation
-
 // Workspace pieces, in order, each 256-byte aligned.
 struct Pieces {
   std::size_t packing, q8, k8, v16, q_scale, k_scale, lse_bias, k_partial, k_sum, v_max;
@@ -29,7 +27,7 @@ struct Pieces {
   }
 };
 
-Pieces pieces_of(const Problem& pr, int kernel_dim, int k_rows) {
+Pieces pieces_of(const Problem& pr, int kernel_dim) {
   using cuda::align_up;
   const auto B = static_cast<std::size_t>(pr.B), kd = static_cast<std::size_t>(kernel_dim);
   const std::size_t q_tokens = pr.varlen ? pr.total_q : B * pr.Sq;
@@ -42,7 +40,7 @@ Pieces pieces_of(const Problem& pr, int kernel_dim, int k_rows) {
   z.k8 = align_up(k_tokens * pr.Hkv * kd);
   z.v16 = pr.dtype == DType::bf16 ? align_up(k_tokens * pr.Hkv * kd * 2) : 0;
   z.q_scale = align_up(q_rows * 4);
-  z.k_scale = align_up(kv * k_rows * 4);
+  z.k_scale = align_up(kv * key_step_rows(static_cast<int>(pr.Sk)) * 4);
   z.lse_bias = pr.lse.present() ? align_up(q_rows * 4) : 0;
   const std::size_t key_blocks = (static_cast<std::size_t>(pr.Sk) + kStatsRows - 1) / kStatsRows;
   z.k_partial = align_up(key_blocks * kv * kd * 4);
@@ -54,7 +52,7 @@ Pieces pieces_of(const Problem& pr, int kernel_dim, int k_rows) {
 template <class T, int kD>
 void launch_kernel(const SageParams& sp, cudaStream_t stream) {
   using C = SageTiles<kD>;
-  constexpr int kSmem = smem_bytes<T, kD, C>();
+  constexpr int kSmem = smem_bytes<kD, C>();
   auto kernel = sage_fwd_kernel<T, kD, C>;
   static std::atomic<std::uint64_t> opted_in{0};
   cuda::allow_shared_memory(reinterpret_cast<const void*>(kernel), kSmem, opted_in);
@@ -79,9 +77,8 @@ void run(const Problem& pr) {
   const cudaStream_t stream = cuda::stream_of(pr);
   flash::FlashParams p = flash::lower(pr);
   const bool bf16 = pr.dtype == DType::bf16;
-  const int k_rows = static_cast<int>((pr.Sk + kKeyRowAlign - 1) / kKeyRowAlign * kKeyRowAlign);
 
-  const Pieces z = pieces_of(pr, kd, k_rows);
+  const Pieces z = pieces_of(pr, kd);
   cuda::WorkspaceLease lease(pr.device.index, stream, z.total());
   char* at = lease.as<char>();
   auto carve = [&](std::size_t bytes) {
@@ -110,7 +107,6 @@ void run(const Problem& pr) {
   qa.v16 = carve(z.v16);
   qa.q_scale = reinterpret_cast<float*>(carve(z.q_scale));
   qa.k_scale = reinterpret_cast<float*>(carve(z.k_scale));
-  qa.k_rows = k_rows;
   qa.lse_bias = reinterpret_cast<float*>(carve(z.lse_bias));
   qa.k_partial = reinterpret_cast<float*>(carve(z.k_partial));
   qa.k_sum = reinterpret_cast<float*>(carve(z.k_sum));
@@ -135,7 +131,6 @@ void run(const Problem& pr) {
   }
   sp.q_scale = qa.q_scale;
   sp.k_scale = qa.k_scale;
-  sp.k_rows = k_rows;
   sp.v_max = qa.v_max;
   sp.lse_bias = qa.lse_bias;
   if (bf16) {

@@ -15,9 +15,8 @@ struct SageParams {
   flash::FlashParams base;
   // Per query row: its int8 step times the softmax scale in log2 units; [Hq][B][Sq].
   const float* q_scale = nullptr;
-  // Per key: its int8 step; [Hkv][B][k_rows], zero past each sequence's keys.
+  // Per key: its int8 step; [Hkv][B][key_step_rows(Sk)], zero past each sequence's keys.
   const float* k_scale = nullptr;
-  int k_rows = 0;
   // Per channel of V: the largest |v| as float bits, [Hkv][B][kernel_dim]; the fp16 copy of V
   // holds v / value_step(max). Null when V is used as it is.
   const std::uint32_t* v_max = nullptr;

@@ -11,9 +11,13 @@
 #include "backends/sage/scales.cuh"
 #include "cuda/check.hpp"
 #include "cuda/elements.cuh"
+#include "cuda/warp.cuh"
 
 namespace attend::sage {
 namespace {
+
+using cuda::warp_max;
+using cuda::warp_sum;
 
 constexpr int kWarps = 8;
 constexpr int kLanes = 32;
@@ -36,17 +40,6 @@ __device__ __forceinline__ void load4(const T* row, int lane, int dim, float (&x
   const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int c = 0; c < 4; ++c) x[c] = cuda::to_float(e[c]);
-}
-
-__device__ __forceinline__ float warp_max(float x) {
-#pragma unroll
-  for (int d = 16; d > 0; d /= 2) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, d));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-#pragma unroll
-  for (int d = 16; d > 0; d /= 2) x += __shfl_xor_sync(0xffffffffu, x, d);
-  return x;
 }
 
 // Block (key block, kv head, sequence): sums K and takes the largest |V| per channel over up to
@@ -163,13 +156,13 @@ __device__ __forceinline__ RowAt row_at(const Quantize& a, int b, std::int64_t r
 }
 
 // Quantizes (or, for V, converts) one row whose four channels from 4·lane are x. Key rows past
-// a sequence's end (up to k_rows) write a zero step.
+// a sequence's end (up to key_step_rows) write a zero step.
 template <class T, Rows kRows>
 __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const RowAt& at, int lane,
                                              float (&x)[4]) {
   if (!at.in_sequence) {
-    if (kRows == Rows::key && at.i < a.k_rows && lane == 0) {
-      a.k_scale[at.stat_row * a.k_rows + at.i] = 0.f;
+    if (kRows == Rows::key && at.i < key_step_rows(a.Sk) && lane == 0) {
+      a.k_scale[at.stat_row * key_step_rows(a.Sk) + at.i] = 0.f;
     }
     return;
   }
@@ -222,7 +215,7 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
         if (a.lse_bias != nullptr) a.lse_bias[at.stat_row * a.Sq + at.i] = dot * a.lse_scale;
       }
     } else if (lane == 0) {
-      a.k_scale[at.stat_row * a.k_rows + at.i] = step;
+      a.k_scale[at.stat_row * key_step_rows(a.Sk) + at.i] = step;
     }
   }
 }
@@ -268,10 +261,10 @@ void launch_all(const Quantize& a, cudaStream_t stream) {
         <<<dim3(blocks(static_cast<std::int64_t>(a.Sq) * a.Hq), a.B), kThreads, 0, stream>>>(a);
     ATTEND_CUDA_CHECK_LAUNCH("quantize_rows_kernel (query)");
   }
-  if (a.k_rows > 0) {
+  if (key_step_rows(a.Sk) > 0) {
     quantize_rows_kernel<T, Rows::key>
-        <<<dim3(blocks(static_cast<std::int64_t>(a.k_rows) * a.Hkv), a.B), kThreads, 0, stream>>>(
-            a);
+        <<<dim3(blocks(static_cast<std::int64_t>(key_step_rows(a.Sk)) * a.Hkv), a.B), kThreads, 0,
+           stream>>>(a);
     ATTEND_CUDA_CHECK_LAUNCH("quantize_rows_kernel (key)");
   }
   if (a.v16 != nullptr && a.Sk > 0) {

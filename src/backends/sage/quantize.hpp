@@ -30,8 +30,7 @@ struct Quantize {
   std::int8_t* k8 = nullptr;
   void* v16 = nullptr;  // __half rows; null: V stays as it is (fp16 inputs)
   float* q_scale = nullptr;
-  float* k_scale = nullptr;
-  int k_rows = 0;
+  float* k_scale = nullptr;   // [Hkv][B][key_step_rows(Sk)]
   float* lse_bias = nullptr;  // null: no LSE
   // The sums of K over each sequence's keys, per (kv head, sequence, channel), added up in a
   // fixed order from the sums of key blocks (k_partial, [key block][kv head][sequence][channel])

@@ -9,6 +9,12 @@ namespace attend::sage {
 
 constexpr float kInt8Max = 127.f;
 
+// Rows of each (kv head, sequence)'s key steps: Sk rounded up to whole key tiles of any
+// instantiation, so that a tile's steps load without bounds checks.
+__host__ __device__ constexpr int key_step_rows(int Sk) {
+  return (Sk + 127) / 128 * 128;
+}
+
 // V channels are stored in fp16 as v / step with step a power of two (exact for bf16 values in
 // range) that brings the largest |v| into (2^11, 2^12]: far from fp16's 65504, and 2^26 of
 // dynamic range below it before fp16's subnormals. A channel of zeros keeps step 1.
