@@ -4,7 +4,8 @@
 #             scripts/gpu-bundle.sh is unpacked first) and check that it loads, or build here
 #   test      ctest -L gpu, then `attend check --device cuda --quick`
 #   sanitize  compute-sanitizer memcheck, racecheck and initcheck on small problems
-#   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, sage, cuda_math
+#   bench     attend bench on flash3, cudnn, flash, flash_varlen, efficient, sage, sage_fp8,
+#             cuda_math
 #                                                                   -> OUT/attend.json
 #   peers     bench/torch_peers.py (PyTorch SDPA backends, flex)   -> OUT/torch.json
 #   flex      bench_flex and bench/flex_peers.py (flex's masks beside torch.flex, compile path)
@@ -251,6 +252,15 @@ small_runs() {
     --hq 4 --hkv 2 -d 64 --causal --lse --repeat 1 --warmup 0 || rc=1
   "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend sage_varlen \
     --varlen 300/200,0/5,77/130 --hq 4 --hkv 2 -d 96 --lse --repeat 1 --warmup 0 || rc=1
+  # sage_fp8 on both schedule paths: 144 uniform tiles (the shared tail), causal ones (the queue).
+  # Not under racecheck: it reports the consumers' reads of a K slot's steps against the slot's
+  # next bulk copy, which the slot's mbarriers order (src/backends/sage/NOTES.md, "racecheck").
+  if [ "$tool" != racecheck ]; then
+    "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend sage_fp8 -b 2 --sq 1100 \
+      --sk 300 --hq 8 -d 128 --lse --repeat 1 --warmup 0 || rc=1
+    "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend sage_fp8 -b 2 --sq 1100 \
+      --sk 1100 --hq 8 --hkv 2 -d 80 --causal --lse --repeat 1 --warmup 0 || rc=1
+  fi
   if [ "$tool" = memcheck ]; then  # cuDNN's own kernels are not ours to race-check
     "$sanitizer" "${args[@]}" "$attend" run --device cuda --backend cudnn --sq 200 --sk 333 \
       --hq 4 --hkv 2 -d 64 --causal --lse --repeat 1 --warmup 0 || rc=1
@@ -258,8 +268,9 @@ small_runs() {
   if [ -n "$tests" ]; then
     local filter="-*Large*:*Streams*:*CudaErrors*:CudaMath.*Chunks*:Flash3.*:SageAccuracy.*"
     # racecheck: not cuDNN's own kernels (it reports their shared-memory reuse, and they take
-    # minutes under it); flex's kernel is flash3's, checked on the document mask only.
-    [ "$tool" = racecheck ] && filter+=":Cudnn.*:*cudnn*:MaskSelection.*:*flex*:Flex.*"
+    # minutes under it); flex's kernel is flash3's, checked on the document mask only; sage_fp8 as
+    # its runs above.
+    [ "$tool" = racecheck ] && filter+=":Cudnn.*:*cudnn*:MaskSelection.*:*flex*:Flex.*:*sage_fp8*"
     "$sanitizer" "${args[@]}" "$build/tests/gpu_tests" \
       --gtest_filter="${GPU_SANITIZE_FILTER:-$filter}" || rc=1
     if [ "$tool" = racecheck ] && [ -z "${GPU_SANITIZE_FILTER:-}" ]; then
@@ -284,7 +295,7 @@ fi
 
 if want bench; then
   # shellcheck disable=SC2086  # extra arguments are a list
-  step bench 300 "$attend" bench --device cuda --backend flash3,cudnn,flash,flash_varlen,efficient,sage,cuda_math \
+  step bench 300 "$attend" bench --device cuda --backend flash3,cudnn,flash,flash_varlen,efficient,sage,sage_fp8,cuda_math \
     --json "$out/attend.json" ${GPU_CHECK_BENCH_ARGS:-}
 fi
 if want peers; then

@@ -19,5 +19,6 @@ std::shared_ptr<const Backend> make_efficient();
 std::shared_ptr<const Backend> make_flex();
 std::shared_ptr<const Backend> make_sage();
 std::shared_ptr<const Backend> make_sage_varlen();
+std::shared_ptr<const Backend> make_sage_fp8();
 
 }  // namespace attend::backends

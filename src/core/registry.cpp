@@ -68,7 +68,8 @@ Store& store() {
          {backends::make_flash3(), backends::make_flash3_varlen(), backends::make_cudnn(),
           backends::make_flash(), backends::make_flash_varlen(), backends::make_efficient(),
           backends::make_flex(), backends::make_sage(), backends::make_sage_varlen(),
-          backends::make_cuda_math(), backends::make_cpu_flash(), backends::make_math()}) {
+          backends::make_sage_fp8(), backends::make_cuda_math(), backends::make_cpu_flash(),
+          backends::make_math()}) {
       insert_sorted(*entries, Entry{b, b->availability()});
     }
     for (auto& b : plugins_from_env(st->refusals)) {

@@ -30,9 +30,11 @@ ProblemSpec small_problem() {
   return s;
 }
 
-void expect_matches_reference(const support::HostProblem& host, const support::Output& got) {
+// Held to the dtype's tolerance, or a quantized backend to its own bounds.
+void expect_matches_reference(const support::HostProblem& host, const support::Output& got,
+                              const std::string& backend) {
   const support::Comparison cmp = support::compare(host, got, gpu_testing::reference(host));
-  EXPECT_TRUE(support::passes(cmp, host.spec().dtype)) << gpu_testing::describe(cmp);
+  EXPECT_TRUE(gpu_testing::accurate(backend, cmp, host.spec().dtype)) << gpu_testing::describe(cmp);
 }
 
 // A tensor on cuda:99 (no such device) is refused by every GPU backend with Code::device.
@@ -121,7 +123,7 @@ TEST_P(GpuStreams, WorkGoesOnTheCallersStream) {
   EXPECT_EQ(std::memcmp(seen, poison.data(), bytes), 0)
       << "the output was written before the caller's stream reached the work";
   CUDA_OK(cudaFreeHost(seen));
-  expect_matches_reference(host, dev.download());
+  expect_matches_reference(host, dev.download(), backend);
 }
 
 // Captured after a warm-up run, the call replays from the graph, every time.
@@ -150,7 +152,7 @@ TEST_P(GpuStreams, GraphCaptureReplays) {
     SCOPED_TRACE(replay);
     dev.poison_outputs();
     CUDA_OK(cudaGraphLaunch(exec, stream));
-    expect_matches_reference(host, dev.download());
+    expect_matches_reference(host, dev.download(), backend);
   }
   CUDA_OK(cudaGraphExecDestroy(exec));
   CUDA_OK(cudaGraphDestroy(graph));
@@ -189,7 +191,7 @@ TEST(GpuPlumbing, CaptureNeedingMoreWorkspaceThrows) {
   EXPECT_NE(message.find("capture"), std::string::npos) << message;
 
   attention(big_dev.params(), "cuda_math");
-  expect_matches_reference(big_host, big_dev.download());
+  expect_matches_reference(big_host, big_dev.download(), "cuda_math");
 }
 
 // A CUDA failure inside a backend (here: workspace for keys far beyond the device's memory;
@@ -216,7 +218,7 @@ TEST(GpuPlumbing, CudaErrorsSurfaceAsAttendError) {
   support::HostProblem host(small_problem());
   support::DeviceProblem dev(host);
   attention(dev.params(), "cuda_math");
-  expect_matches_reference(host, dev.download());
+  expect_matches_reference(host, dev.download(), "cuda_math");
 }
 
 #else  // built without CUDA: nothing to drive

@@ -1,6 +1,6 @@
-// sage and sage_varlen against cuda_math (fp32 accumulation) on the inputs that break quantized
-// attention: random data, large per-channel offsets in K, outlier tokens (0.1% x100), bf16
-// rows and V channels far outside fp16's range, and a 32k sequence; with causal bands in both
+// sage, sage_varlen and sage_fp8 against cuda_math (fp32 accumulation) on the inputs that break
+// quantized attention: random data, large per-channel offsets in K, outlier tokens (0.1% x100),
+// bf16 rows and V channels far outside fp16's range, and a 32k sequence; with causal bands in both
 // alignments, GQA, LSE, both head-dim kernels and a padded one, packed sequences and key
 // padding. Every case is held to the quantized bounds (cosine >= 0.999, relative L1 <= 0.03,
 // LSE error <= 0.03·(1 + |LSE|)) and its figures are printed. Outputs are poisoned first; a
@@ -122,11 +122,25 @@ TEST(SageAccuracy, PackedSequencesAndKeyPadding) {
   expect_accurate("sage_varlen", varlen_specs());
 }
 
+// sage_fp8 on the dense cases, and on shapes of the persistent schedule's two paths: more
+// uniform tiles than SMs (the shared tail cuts some in two) and causal ones (the tile queue).
+TEST(SageAccuracy, Fp8DenseProblemsAndAdversarialInputs) {
+  std::vector<ProblemSpec> specs = dense_specs();
+  ProblemSpec tail = base(DType::bf16, 128);
+  tail.B = 1, tail.Hq = 24, tail.Hkv = 24, tail.Sq = tail.Sk = 1536;
+  specs.push_back(tail);
+  tail.causal = true, tail.Hkv = 6;
+  specs.push_back(tail);
+  expect_accurate("sage_fp8", specs);
+}
+
 TEST(SageAccuracy, LongSequence) {
-  for (Inputs in : {Inputs::normal, Inputs::channel_offsets}) {
-    ProblemSpec s = base(DType::bf16, 128, in);
-    s.B = 1, s.Hq = 2, s.Hkv = 1, s.Sq = 32768, s.Sk = 32768;
-    expect_accurate("sage", {s});
+  for (const char* backend : {"sage", "sage_fp8"}) {
+    for (Inputs in : {Inputs::normal, Inputs::channel_offsets}) {
+      ProblemSpec s = base(DType::bf16, 128, in);
+      s.B = 1, s.Hq = 2, s.Hkv = 1, s.Sq = 32768, s.Sk = 32768;
+      expect_accurate(backend, {s});
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// What `sage` and `sage_varlen` refuse and say before any kernel runs, and the rule that `auto`
-// never picks a quantized backend. These hold on any machine: explain never touches the
+// What `sage`, `sage_varlen` and `sage_fp8` refuse and say before any kernel runs, and the rule
+// that `auto` never picks a quantized backend. These hold on any machine: explain never touches the
 // tensors (device addresses here that do not exist), and the probe runs on the CPU.
 #include <gtest/gtest.h>
 
@@ -57,12 +57,32 @@ TEST(SageChecks, KeyPaddingOnlyOnVarlenAndNotWithPositions) {
 
 TEST(SageChecks, VerdictsSayTheBackendIsQuantized) {
   const Explanation ex = explain(dense(128));
-  for (std::string_view id : {"sage", "sage_varlen"}) {
+  for (std::string_view id : {"sage", "sage_varlen", "sage_fp8"}) {
     EXPECT_TRUE(has_note(verdict(ex, id), "auto never picks it")) << id;
   }
   EXPECT_FALSE(has_note(verdict(ex, "flash"), "auto never picks it"));
   for (const BackendInfo& b : list_backends()) {
-    EXPECT_EQ(b.capabilities.quantized, b.id == "sage" || b.id == "sage_varlen") << b.id;
+    EXPECT_EQ(b.capabilities.quantized,
+              b.id == "sage" || b.id == "sage_varlen" || b.id == "sage_fp8")
+        << b.id;
+  }
+}
+
+TEST(SageChecks, Fp8RunsDenseProblemsUpToHeadDim128OnSm90) {
+  const Explanation ex = explain(dense(64));
+  const Verdict& v = verdict(ex, "sage_fp8");
+  EXPECT_TRUE(has_note(v, "128-wide kernel")) << format_verdicts({v});
+  EXPECT_TRUE(refuses_with(verdict(explain(dense(192)), "sage_fp8"), Code::head_dim));
+  Params capped = dense(128);
+  capped.softcap = 30.0;
+  EXPECT_TRUE(refuses_with(verdict(explain(capped), "sage_fp8"), Code::softcap));
+  Params padded = dense(128);
+  padded.key_padding_mask = view(fake_address(4), DType::boolean, Device::cuda(0), {2, 64});
+  EXPECT_TRUE(refuses_with(verdict(explain(padded), "sage_fp8"), Code::mask));
+  for (const BackendInfo& b : list_backends()) {
+    if (b.id != "sage_fp8") continue;
+    EXPECT_EQ(b.capabilities.min_sm, 90);
+    EXPECT_EQ(b.capabilities.max_sm, 90);
   }
 }
 

@@ -32,20 +32,14 @@ PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   return encode;
 }
 
-// A (D, rows, heads, batches) view with element strides (1, ss, sh, sb), read or written in
-// boxes of 64 columns × box_rows rows. A dimension that never steps (extent 1, or an empty
-// tensor's zero stride) gets any stride TMA accepts.
-struct View {
-  const void* data;
-  std::int64_t D, rows, heads, batches;
-  std::int64_t ss, sh, sb;
-};
+}  // namespace
 
-CUtensorMap encode(const View& v, DType dtype, int box_rows, const char* what) {
-  constexpr std::int64_t kElementBytes = 2;
-  const std::uint64_t unit = static_cast<std::uint64_t>((v.D * kElementBytes + 15) / 16 * 16);
+CUtensorMap encode_view(const View& v, MapElement element, int box_cols, int box_rows,
+                        const char* what) {
+  const std::int64_t element_bytes = element == MapElement::byte ? 1 : 2;
+  const std::uint64_t unit = static_cast<std::uint64_t>((v.D * element_bytes + 15) / 16 * 16);
   auto stride = [&](std::int64_t s, std::int64_t extent) {
-    return extent <= 1 || s <= 0 ? unit : static_cast<std::uint64_t>(s * kElementBytes);
+    return extent <= 1 || s <= 0 ? unit : static_cast<std::uint64_t>(s * element_bytes);
   };
   const cuuint64_t dims[4] = {static_cast<cuuint64_t>(v.D),
                               static_cast<cuuint64_t>(std::max<std::int64_t>(v.rows, 1)),
@@ -53,21 +47,30 @@ CUtensorMap encode(const View& v, DType dtype, int box_rows, const char* what) {
                               static_cast<cuuint64_t>(std::max<std::int64_t>(v.batches, 1))};
   const cuuint64_t strides[3] = {stride(v.ss, v.rows), stride(v.sh, v.heads),
                                  stride(v.sb, v.batches)};
-  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(box_rows), 1, 1};
+  const cuuint32_t box[4] = {static_cast<cuuint32_t>(box_cols), static_cast<cuuint32_t>(box_rows),
+                             1, 1};
   const cuuint32_t element_strides[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType type = element == MapElement::bf16  ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                   : element == MapElement::f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                                : CU_TENSOR_MAP_DATA_TYPE_UINT8;
   CUtensorMap map{};
   const CUresult r = tensor_map_encoder()(
-      &map,
-      dtype == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4,
-      const_cast<void*>(v.data), dims, strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
-      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      &map, type, 4, const_cast<void*>(v.data), dims, strides, box, element_strides,
+      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
       CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) {
     throw Error(Code::runtime,
-                core::str("attend: flash3 could not describe ", what,
+                core::str("attend: could not describe ", what,
                           " to TMA (cuTensorMapEncodeTiled returned ", static_cast<int>(r), ")"));
   }
   return map;
+}
+
+namespace {
+
+CUtensorMap encode(const View& v, DType dtype, int box_rows, const char* what) {
+  return encode_view(v, dtype == DType::bf16 ? MapElement::bf16 : MapElement::f16, 64, box_rows,
+                     what);
 }
 
 }  // namespace

@@ -59,13 +59,14 @@ __device__ __forceinline__ void transform_scores(float (&s)[kN / 2], const flash
   }
 }
 
-// One step: scores (masked keys -inf) become unnormalised weights in place; the row max, sum
-// and correction factor advance. kGeneral: the scores went through transform_scores; otherwise
-// they are raw q·k and the positive scale folds into the exponent's FMA.
-template <int kN, bool kGeneral>
-__device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState& st,
-                                             const flash::FlashParams& p) {
-  const float scale = kGeneral ? 1.f : p.score_scale;
+// One step with a positive scale per row (scale[half] multiplies the scores of row g + 8·half):
+// scores (masked keys -inf) become unnormalised weights in place, 2^kWeightLog2 times
+// exp2(scale·s − max) (the quantized kernels lift them clear of fp8's subnormals; the sum
+// carries the same factor, so normalising cancels it); the row max, sum and correction factor
+// advance.
+template <int kN, int kWeightLog2 = 0>
+__device__ __forceinline__ void softmax_step_rows(float (&s)[kN / 2], RowState& st,
+                                                  const float (&scale)[2]) {
   st.rescale = false;
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
@@ -73,22 +74,32 @@ __device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState& st,
 #pragma unroll
     for (int nb = 0; nb < kN / 8; ++nb)
       mx = fmaxf(mx, fmaxf(s[nb * 4 + half * 2], s[nb * 4 + half * 2 + 1]));
-    mx = fmaxf(st.max[half], quad_max(mx) * scale);
+    mx = fmaxf(st.max[half], quad_max(mx) * scale[half]);
     const float base = mx == -INFINITY ? 0.f : mx;  // nothing visible yet: weights stay 0
     st.corr[half] = fast_exp2(st.max[half] - base);
     st.rescale |= mx != st.max[half];
     st.max[half] = mx;
+    const float shift = base - static_cast<float>(kWeightLog2);
     float sum = 0.f;
 #pragma unroll
     for (int nb = 0; nb < kN / 8; ++nb)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         float& x = s[nb * 4 + half * 2 + e];
-        x = fast_exp2(fmaf(x, scale, -base));
+        x = fast_exp2(fmaf(x, scale[half], -shift));
         sum += x;
       }
     st.sum[half] = st.sum[half] * st.corr[half] + sum;
   }
+}
+
+// One step: kGeneral, the scores went through transform_scores; otherwise they are raw q·k and
+// the positive scale folds into the exponent's FMA.
+template <int kN, bool kGeneral>
+__device__ __forceinline__ void softmax_step(float (&s)[kN / 2], RowState& st,
+                                             const flash::FlashParams& p) {
+  const float scale = kGeneral ? 1.f : p.score_scale;
+  softmax_step_rows<kN>(s, st, {scale, scale});
 }
 
 // O *= corr row by row, skipped when no row of the warp changed its max (the factor is 1).

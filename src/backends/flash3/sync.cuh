@@ -62,6 +62,16 @@ __device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, std:
       "r"(c3)
       : "memory");
 }
+// Copies `bytes` (a multiple of 16, both addresses 16-byte aligned) of contiguous global memory
+// into shared memory; the bytes complete on `bar`.
+__device__ __forceinline__ void bulk_load(void* dst, const void* src, std::uint32_t bytes,
+                                          std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::
+          "r"(smem_u32(dst)),
+      "l"(reinterpret_cast<std::uint64_t>(src)), "r"(bytes), "r"(smem_u32(bar))
+      : "memory");
+}
 // Copies a box from shared memory to global; elements outside the tensor are not written.
 __device__ __forceinline__ void tma_store(const CUtensorMap* map, const void* src, int c0, int c1,
                                           int c2, int c3) {

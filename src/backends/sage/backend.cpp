@@ -1,7 +1,8 @@
-// Backends `sage` and `sage_varlen`: quantized attention on sm80+ (int8 Q·K^T on mma.sync
-// tensor cores, fp16 P·V with fp32 accumulation), with per-row Q and per-key K steps and K
-// smoothed by its mean. `sage` takes dense BSHD/BHSD problems, `sage_varlen` packed THD
-// sequences and dense problems with a key-padding mask.
+// Backends `sage`, `sage_varlen` and `sage_fp8`: quantized attention with per-row Q and per-key
+// K steps and K smoothed by its mean. `sage` (sm80+) runs int8 Q·K^T on mma.sync tensor cores
+// and P·V in fp16 with fp32 accumulation on dense BSHD/BHSD problems, `sage_varlen` the same on
+// packed THD sequences and dense problems with a key-padding mask. `sage_fp8` (sm_90) runs int8
+// Q·K^T and fp8 P·V on wgmma, accumulating each key block's P·V apart and adding it in fp32.
 #include "attend/backend.hpp"
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "attend/problem.hpp"
 #include "backends/builtin.hpp"
+#include "backends/flash3/limits.hpp"
 #include "backends/head_dim_note.hpp"
 #include "backends/sage/launch.hpp"
 #include "core/cuda_devices.hpp"
@@ -53,13 +55,7 @@ class SageBackend : public Backend {
   Availability availability() const override { return core::cuda_availability(80, 0, 40); }
 
   void check(const Problem& p, ReasonSink& sink) const override {
-    constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
-    if (p.Sq > kMax || p.Sk > kMax || p.B > 65535 || p.Hq > 65535 || p.Hq * p.B * p.Sq > kMax ||
-        p.total_q * p.Hq > kMax || p.total_k * p.Hkv > kMax || p.B * p.Sk * p.Hkv > kMax) {
-      sink.refuse(Code::overflow, "sizes",
-                  str("Sq, Sk, rows of every head <= ", kMax, "; B, Hq <= 65535"),
-                  str("Sq ", p.Sq, ", Sk ", p.Sk, ", B ", p.B, ", Hq ", p.Hq));
-    }
+    check_sizes(p, sink);
     // Offsets inside one tile are 32-bit in the kernel: a tile spans at most 128 rows.
     constexpr std::int64_t kMaxRowStride = std::int64_t{1} << 23;
     if (p.v.ss > kMaxRowStride || p.v.ss < 0 || p.out.ss > kMaxRowStride || p.out.ss < 0) {
@@ -80,6 +76,18 @@ class SageBackend : public Backend {
   }
 
  protected:
+  // Sizes the quantization pass indexes with 32-bit rows and grid dimensions.
+  static void check_sizes(const Problem& p, ReasonSink& sink) {
+    constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
+    if (p.Sq > kMax || p.Sk > kMax || p.B > 65535 || p.Hq > 65535 || p.Hq * p.B * p.Sq > kMax ||
+        p.total_q * p.Hq > kMax || p.total_k * p.Hkv > kMax || p.B * p.Sk * p.Hkv > kMax ||
+        (p.Sk + 128) * p.Hkv > kMax) {  // key rows padded to whole 128-key tiles
+      sink.refuse(Code::overflow, "sizes",
+                  str("Sq, Sk, rows of every head <= ", kMax, "; B, Hq <= 65535"),
+                  str("Sq ", p.Sq, ", Sk ", p.Sk, ", B ", p.B, ", Hq ", p.Hq));
+    }
+  }
+
   Capabilities caps_;
 };
 
@@ -106,8 +114,41 @@ class SageVarlenBackend final : public SageBackend {
   }
 };
 
+class SageFp8Backend final : public SageBackend {
+ public:
+  SageFp8Backend() {
+    caps_.min_sm = 90;
+    caps_.max_sm = 90;  // wgmma and setmaxnreg are sm_90a instructions
+  }
+  std::string_view id() const noexcept override { return "sage_fp8"; }
+  std::string_view description() const noexcept override {
+    return "quantized Hopper kernel, sm_90: int8 Q and mean-smoothed K per row (wgmma into "
+           "int32), P and V in fp8 e4m3 (wgmma per key block, added in fp32), on flash3's "
+           "persistent TMA schedule; quantization included in every call";
+  }
+  Availability availability() const override { return core::cuda_availability(90, 90, 45); }
+
+  void check(const Problem& p, ReasonSink& sink) const override {
+    SageBackend::check_sizes(p, sink);
+    check_flash3_limits(p, sink);
+    if (sink.detailed()) note_padded_head_dim(sink, p.D, 128);
+  }
+
+  void run(const Problem& p) const override {
+#ifdef ATTEND_WITH_CUDA
+    sage::run_fp8(p);
+#else
+    (void)p;
+    throw Error(Code::unavailable, "attend: sage_fp8 was built without CUDA");
+#endif
+  }
+};
+
 }  // namespace
 
+std::shared_ptr<const Backend> make_sage_fp8() {
+  return std::make_shared<SageFp8Backend>();
+}
 std::shared_ptr<const Backend> make_sage() {
   return std::make_shared<SageBackend>();
 }

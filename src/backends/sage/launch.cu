@@ -3,9 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 
 #include "attend/error.hpp"
@@ -13,41 +11,12 @@
 #include "backends/sage/kernel.cuh"
 #include "backends/sage/launch.hpp"
 #include "backends/sage/quantize.hpp"
+#include "backends/sage/workspace.hpp"
 #include "cuda/check.hpp"
 #include "cuda/runtime.hpp"
 
 namespace attend::sage {
 namespace {
-
-// Workspace pieces, in order, each 256-byte aligned.
-struct Pieces {
-  std::size_t packing, q8, k8, v16, q_scale, k_scale, lse_bias, k_partial, k_sum, v_max;
-  std::size_t total() const {
-    return packing + q8 + k8 + v16 + q_scale + k_scale + lse_bias + k_partial + k_sum + v_max;
-  }
-};
-
-Pieces pieces_of(const Problem& pr, int kernel_dim) {
-  using cuda::align_up;
-  const auto B = static_cast<std::size_t>(pr.B), kd = static_cast<std::size_t>(kernel_dim);
-  const std::size_t q_tokens = pr.varlen ? pr.total_q : B * pr.Sq;
-  const std::size_t k_tokens = pr.varlen ? pr.total_k : B * pr.Sk;
-  const std::size_t q_rows = static_cast<std::size_t>(pr.Hq) * B * pr.Sq;
-  const std::size_t kv = static_cast<std::size_t>(pr.Hkv) * B;
-  Pieces z{};
-  z.packing = pr.key_padding.present() ? flash::key_packing_bytes(pr) : 0;
-  z.q8 = align_up(q_tokens * pr.Hq * kd);
-  z.k8 = align_up(k_tokens * pr.Hkv * kd);
-  z.v16 = pr.dtype == DType::bf16 ? align_up(k_tokens * pr.Hkv * kd * 2) : 0;
-  z.q_scale = align_up(q_rows * 4);
-  z.k_scale = align_up(kv * key_step_rows(static_cast<int>(pr.Sk)) * 4);
-  z.lse_bias = pr.lse.present() ? align_up(q_rows * 4) : 0;
-  const std::size_t key_blocks = (static_cast<std::size_t>(pr.Sk) + kStatsRows - 1) / kStatsRows;
-  z.k_partial = align_up(key_blocks * kv * kd * 4);
-  z.k_sum = align_up(kv * kd * 4);
-  z.v_max = pr.dtype == DType::bf16 ? align_up(kv * kd * 4) : 0;
-  return z;
-}
 
 template <class T, int kD>
 void launch_kernel(const SageParams& sp, cudaStream_t stream) {
@@ -77,42 +46,10 @@ void run(const Problem& pr) {
   const cudaStream_t stream = cuda::stream_of(pr);
   flash::FlashParams p = flash::lower(pr);
   const bool bf16 = pr.dtype == DType::bf16;
-
-  const Pieces z = pieces_of(pr, kd);
+  const ValueCopy copy = bf16 ? ValueCopy::fp16 : ValueCopy::none;
+  const Workspace z = workspace_of(pr, kd, copy);
   cuda::WorkspaceLease lease(pr.device.index, stream, z.total());
-  char* at = lease.as<char>();
-  auto carve = [&](std::size_t bytes) {
-    char* ptr = bytes > 0 ? at : nullptr;
-    at += bytes;
-    return ptr;
-  };
-  char* packing = carve(z.packing);
-  if (packing != nullptr) flash::pack_padded_keys(pr, p, packing, stream);
-
-  Quantize qa;
-  qa.q = p.q, qa.k = p.k, qa.v = p.v;
-  qa.q_sb = p.q_sb, qa.q_ss = p.q_ss, qa.q_sh = p.q_sh;
-  qa.k_sb = p.k_sb, qa.k_ss = p.k_ss, qa.k_sh = p.k_sh;
-  qa.v_sb = p.v_sb, qa.v_ss = p.v_ss, qa.v_sh = p.v_sh;
-  qa.cu_q = p.cu_q, qa.cu_k = p.cu_k;
-  qa.B = p.B, qa.Hq = p.Hq, qa.Hkv = p.Hkv, qa.group = p.group;
-  qa.Sq = p.Sq, qa.Sk = p.Sk, qa.D = p.D, qa.kernel_dim = kd;
-  qa.bf16 = bf16;
-  // A negative scale flips Q's sign, so that the kernel's row steps stay positive.
-  qa.q_sign = pr.scale < 0 ? -1.f : 1.f;
-  qa.score_scale = std::abs(p.score_scale);
-  qa.lse_scale = static_cast<float>(std::abs(pr.scale));
-  qa.q8 = reinterpret_cast<std::int8_t*>(carve(z.q8));
-  qa.k8 = reinterpret_cast<std::int8_t*>(carve(z.k8));
-  qa.v16 = carve(z.v16);
-  qa.q_scale = reinterpret_cast<float*>(carve(z.q_scale));
-  qa.k_scale = reinterpret_cast<float*>(carve(z.k_scale));
-  qa.lse_bias = reinterpret_cast<float*>(carve(z.lse_bias));
-  qa.k_partial = reinterpret_cast<float*>(carve(z.k_partial));
-  qa.k_sum = reinterpret_cast<float*>(carve(z.k_sum));
-  qa.v_max = reinterpret_cast<std::uint32_t*>(carve(z.v_max));
-  if (qa.v_max != nullptr) ATTEND_CUDA_CHECK(cudaMemsetAsync(qa.v_max, 0, z.v_max, stream));
-  launch_quantize(qa, stream);
+  const Quantize qa = quantize_into(pr, p, kd, copy, z, lease.as<char>(), stream);
 
   // The kernel reads the int8 rows as b16 pairs and V from the fp16 copy (bf16) or as it is.
   SageParams sp;

@@ -17,4 +17,8 @@ constexpr int kernel_head_dim(std::int64_t D) {
 // (THD with cu_seqlens) or dense with a key-padding mask, packed on the device first.
 void run(const Problem& problem);
 
+// sage_fp8 on an sm_90 device: int8 Q and K, V's fp8 copy, one wgmma kernel of head dim 128
+// (smaller ones zero-padded). Dense BSHD/BHSD problems.
+void run_fp8(const Problem& problem);
+
 }  // namespace attend::sage

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backends/flash/params.hpp"
+#include "backends/flash3/params.hpp"
 
 namespace attend::sage {
 
@@ -23,6 +24,18 @@ struct SageParams {
   // Per query row, natural log: scale·q·mean(K), which smoothing took out of every score of the
   // row and the LSE gets back; [Hq][B][Sq]. Null without LSE.
   const float* lse_bias = nullptr;
+};
+
+// The sage_fp8 kernel's block: flash3's persistent schedule (its f describes the problem's own
+// tensors; Q, K and V reach the kernel through tensor maps of the quantized copies).
+struct Fp8Params {
+  flash3::Flash3Params base;
+  const float* q_scale = nullptr;  // as SageParams
+  const float* k_scale = nullptr;  // as SageParams
+  // Per channel of V: the largest |v| as float bits, [Hkv][B][128]; the fp8 copy of V holds
+  // v / fp8_value_step(max).
+  const std::uint32_t* v_max = nullptr;
+  const float* lse_bias = nullptr;  // as SageParams
 };
 
 }  // namespace attend::sage

@@ -1,7 +1,8 @@
 // The quantization pass: a warp quantizes (token, head) rows, each lane four channels (head
-// dims up to 128). K is smoothed by its mean over each sequence's keys, which moves every score of
-// a query row by the same amount (softmax does not see it; the LSE gets it back through lse_bias)
-// and takes per-channel offsets out of K's int8 range.
+// dims up to 128); V's fp8 copy goes through a shared tile to be transposed. K is smoothed by its
+// mean over each sequence's keys, which moves every score of a query row by the same amount
+// (softmax does not see it; the LSE gets it back through lse_bias) and takes per-channel offsets
+// out of K's int8 range.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -132,7 +133,7 @@ struct RowAt {
 };
 
 template <class T, Rows kRows>
-__device__ __forceinline__ RowAt row_at(const Quantize& a, int b, std::int64_t r) {
+__device__ __forceinline__ RowAt row_at(const Quantize& a, int b, int r) {
   const bool query = kRows == Rows::query;
   const int heads = query ? a.Hq : a.Hkv;
   RowAt at;
@@ -199,7 +200,9 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
         warp_max(fmaxf(fmaxf(fabsf(x[0]), fabsf(x[1])), fmaxf(fabsf(x[2]), fabsf(x[3]))));
     // fmaxf drops NaN: a NaN input makes its row's step NaN, so it reaches the output.
     if (__any_sync(0xffffffffu, isnan(x[0] + x[1] + x[2] + x[3]))) largest = NAN;
-    const float step = largest / kInt8Max;
+    // A row of zeros quantizes to zeros whatever its step; 1 keeps the kernels' row scales
+    // positive (a zero step would turn a masked score's -inf into NaN).
+    const float step = largest == 0.f ? 1.f : largest / kInt8Max;
     const float inv_step = largest > 0.f ? kInt8Max / largest : 0.f;
     if (writes) {
       reinterpret_cast<std::uint32_t*>((query ? a.q8 : a.k8) + at.out_row * a.kernel_dim)[lane] =
@@ -227,7 +230,9 @@ __global__ void __launch_bounds__(kWarps* kLanes) quantize_rows_kernel(const Qua
   const int warp = static_cast<int>(threadIdx.x) / kLanes;
   const int lane = static_cast<int>(threadIdx.x) % kLanes;
   const int b = static_cast<int>(blockIdx.y);
-  const std::int64_t first = (static_cast<std::int64_t>(blockIdx.x) * kWarps + warp) * kRowsPerWarp;
+  // Rows of one sequence number below 2^31 (the backends' checks): 32-bit division by the head
+  // count, not a 64-bit one emulated in dozens of instructions.
+  const int first = (static_cast<int>(blockIdx.x) * kWarps + warp) * kRowsPerWarp;
   RowAt at[kRowsPerWarp];
   float x[kRowsPerWarp][4];
 #pragma unroll
@@ -241,6 +246,61 @@ __global__ void __launch_bounds__(kWarps* kLanes) quantize_rows_kernel(const Qua
   }
 #pragma unroll
   for (int k = 0; k < kRowsPerWarp; ++k) quantize_row<T, kRows>(a, b, at[k], lane, x[k]);
+}
+
+// Block (64 keys, kv head, sequence) of V's transposed fp8 copy: the keys' rows split into two
+// e4m3 planes in a shared tile, then written out channel by channel, the keys of each 32 in slot
+// order: 128 rows of the high plane, then 128 of the low.
+constexpr int kValueKeys = 64;
+template <class T>
+__global__ void __launch_bounds__(kWarps* kLanes) value_fp8_kernel(const Quantize a) {
+  constexpr int kChannels = 128;
+  // [plane][key][4 channels]; +1: a column's words fall in different banks
+  __shared__ std::uint32_t tile[2][kValueKeys][kChannels / 4 + 1];
+  const int hk = static_cast<int>(blockIdx.y), b = static_cast<int>(blockIdx.z);
+  const int warp = static_cast<int>(threadIdx.x) / kLanes,
+            lane = static_cast<int>(threadIdx.x) % kLanes;
+  const int first = static_cast<int>(blockIdx.x) * kValueKeys;
+  const std::int64_t stat_row = static_cast<std::int64_t>(hk) * a.B + b;
+  float inv_step[4];
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    inv_step[c] = 1.f / fp8_value_step(a.v_max[stat_row * kChannels + 4 * lane + c]);
+  }
+  for (int r = warp; r < kValueKeys; r += kWarps) {
+    const int i = first + r;
+    float x[4] = {0.f, 0.f, 0.f, 0.f};
+    if (i < a.Sk) {
+      load4(static_cast<const T*>(a.v) + b * a.v_sb + static_cast<std::int64_t>(i) * a.v_ss +
+                hk * a.v_sh,
+            lane, a.D, x);
+    }
+    std::uint32_t hi = 0, lo = 0;
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const Fp8Pair pair = split_e4m3(x[c] * inv_step[c]);
+      hi |= static_cast<std::uint32_t>(pair.hi) << (8 * c);
+      lo |= static_cast<std::uint32_t>(pair.lo) << (8 * c);
+    }
+    tile[0][r][lane] = hi;
+    tile[1][r][lane] = lo;
+  }
+  __syncthreads();
+  const int cols = key_step_rows(a.Sk);
+  std::uint8_t* out = a.v8t + (static_cast<std::int64_t>(b) * a.Hkv + hk) * 2 * kChannels * cols;
+  for (int idx = static_cast<int>(threadIdx.x); idx < 2 * kChannels * kValueKeys / 4;
+       idx += kWarps * kLanes) {
+    const int row = idx / (kValueKeys / 4), slot0 = idx % (kValueKeys / 4) * 4;
+    const int plane = row / kChannels, c = row % kChannels;
+    std::uint32_t word = 0;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int slot = slot0 + e, key = slot / 32 * 32 + fp8_key_of_slot(slot % 32);
+      word |= ((tile[plane][key][c / 4] >> (8 * (c % 4))) & 0xffu) << (8 * e);
+    }
+    *reinterpret_cast<std::uint32_t*>(out + static_cast<std::int64_t>(row) * cols + first + slot0) =
+        word;
+  }
 }
 
 template <class T>
@@ -266,6 +326,11 @@ void launch_all(const Quantize& a, cudaStream_t stream) {
         <<<dim3(blocks(static_cast<std::int64_t>(key_step_rows(a.Sk)) * a.Hkv), a.B), kThreads, 0,
            stream>>>(a);
     ATTEND_CUDA_CHECK_LAUNCH("quantize_rows_kernel (key)");
+  }
+  if (a.v8t != nullptr && a.Sk > 0) {
+    value_fp8_kernel<T>
+        <<<dim3(key_step_rows(a.Sk) / kValueKeys, a.Hkv, a.B), kThreads, 0, stream>>>(a);
+    ATTEND_CUDA_CHECK_LAUNCH("value_fp8_kernel");
   }
   if (a.v16 != nullptr && a.Sk > 0) {
     quantize_rows_kernel<T, Rows::value>

@@ -1,5 +1,5 @@
 // The quantization pass in front of the sage kernel: per-row int8 Q, smoothed per-key int8 K,
-// and (for bf16 inputs) V in fp16 with a power-of-two step per channel.
+// and V in fp16 (bf16 inputs of sage) or fp8 (sage_fp8), with a power-of-two step per channel.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -29,13 +29,17 @@ struct Quantize {
   std::int8_t* q8 = nullptr;
   std::int8_t* k8 = nullptr;
   void* v16 = nullptr;  // __half rows; null: V stays as it is (fp16 inputs)
+  // Or V in fp8 e4m3, transposed for sage_fp8 (dense batches only): per (sequence, kv head), 128
+  // channel rows of V's high plane, then 128 of its low plane (scales.cuh: split_e4m3), each of
+  // key_step_rows(Sk) keys, keys in fp8_key_of_slot order within each 32, zeros past Sk.
+  std::uint8_t* v8t = nullptr;
   float* q_scale = nullptr;
   float* k_scale = nullptr;   // [Hkv][B][key_step_rows(Sk)]
   float* lse_bias = nullptr;  // null: no LSE
   // The sums of K over each sequence's keys, per (kv head, sequence, channel), added up in a
   // fixed order from the sums of key blocks (k_partial, [key block][kv head][sequence][channel])
   // so that a run repeats bit for bit. v_max: the largest |V| per (kv head, sequence, channel),
-  // zeroed by the caller; null without v16.
+  // zeroed by the caller; null without v16 or v8t.
   float* k_sum = nullptr;
   float* k_partial = nullptr;
   std::uint32_t* v_max = nullptr;
@@ -44,7 +48,7 @@ struct Quantize {
 // Keys per block of the statistics pass: k_partial holds ceil(Sk / kStatsRows) blocks.
 constexpr int kStatsRows = 64;
 
-// Enqueues the passes on `stream`: K sums and V maxima, then Q, K and V rows.
+// Enqueues the passes on `stream`: K sums and V maxima, then Q, K and V rows (or V's fp8 copy).
 void launch_quantize(const Quantize& args, cudaStream_t stream);
 
 }  // namespace attend::sage
