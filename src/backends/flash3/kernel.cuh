@@ -20,37 +20,16 @@
 #include "backends/flash3/handoff.cuh"
 #include "backends/flash3/mods.cuh"
 #include "backends/flash3/params.hpp"
+#include "backends/flash3/pipeline.cuh"
 #include "backends/flash3/queue.cuh"
 #include "backends/flash3/schedule.cuh"
 #include "backends/flash3/softmax.cuh"
+#include "backends/flash3/staging.cuh"
 #include "backends/flash3/sync.cuh"
 #include "backends/flash3/tiles.hpp"
 #include "backends/flash3/wgmma.cuh"
 
 namespace attend::flash3 {
-
-// Named barriers (0 is __syncthreads): the GEMM-issue turn of each consumer warpgroup, and each
-// warpgroup's own epilogue.
-constexpr int kTurnBarrier = 1;
-constexpr int kEpilogueBarrier = 3;
-
-template <int kStages>
-struct Barriers {
-  std::uint64_t q_full, q_empty;
-  std::uint64_t k_full[kStages], k_empty[kStages];
-  std::uint64_t v_full[kStages], v_empty[kStages];
-  QueueSlots queue;
-};
-
-// A ring of kStages slots: the slot in use and the parity of its current fill.
-template <int kStages>
-struct Ring {
-  int slot = 0;
-  std::uint32_t phase = 0;
-  __device__ __forceinline__ void advance() {
-    if (++slot == kStages) slot = 0, phase ^= 1;
-  }
-};
 
 template <int kD>
 struct Shared {
@@ -333,17 +312,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     // warp's last GEMM has read the Q rows under them (staged over Q).
     if (kSeparateOutput && tid == 0) tma_store_wait_read();
     named_sync(epilogue, 128);
-#pragma unroll
-    for (int nb = 0; nb < kD / 8; ++nb)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int r = warp * 16 + lane / 4 + 8 * half;  // row within the warpgroup's 64
-        const int chunk = (nb % 8) ^ (r % 8);
-        unsigned char* at = sh.o() + (nb / 8) * kBlockM * kRowBytes + (cw * 64 + r) * kRowBytes +
-                            chunk * 16 + (lane & 3) * 4;
-        *reinterpret_cast<std::uint32_t*>(at) =
-            flash::pack2<T>(o[nb * 4 + half * 2] * inv[half], o[nb * 4 + half * 2 + 1] * inv[half]);
-      }
+    stage_output<T, kD>(sh.o(), cw, warp, lane, o, inv, [](int) { return 1.f; });
     fence_async_shared();
     named_sync(epilogue, 128);
     const int out_row = m0 + cw * 64;
@@ -393,28 +362,14 @@ __global__ void __launch_bounds__(kThreads, 1)
                       const __grid_constant__ Flash3Params p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char smem_raw[];
-  constexpr int kStages = Tiles<kD>::kStages;
   const std::uint32_t raw = smem_u32(smem_raw);
   const Shared<kD> sh{smem_raw + ((raw + 1023) & ~1023u) - raw};
   const int warpgroup = static_cast<int>(threadIdx.x) / 128;
 
   if (threadIdx.x == 0) {
-    auto& bars = sh.bars();
-    barrier_init(&bars.q_full, 1);
     // Q frees per warp after its last S (own output buffer) or per warpgroup after its store.
-    barrier_init(&bars.q_empty, (Tiles<kD>::kSeparateOutput ? 4 : 1) * kConsumerWarpgroups);
-    for (int i = 0; i < kStages; ++i) {
-      barrier_init(&bars.k_full[i], 1);
-      barrier_init(&bars.v_full[i], 1);
-      barrier_init(&bars.k_empty[i], 4 * kConsumerWarpgroups);  // one arrival per warp
-      barrier_init(&bars.v_empty[i], 4 * kConsumerWarpgroups);
-    }
-    queue_init(bars.queue);
-    barrier_init_fence();
-    prefetch_tensor_map(&tq);
-    prefetch_tensor_map(&tk);
-    prefetch_tensor_map(&tv);
-    prefetch_tensor_map(&to);
+    init_barriers(sh.bars(), (Tiles<kD>::kSeparateOutput ? 4 : 1) * kConsumerWarpgroups, &tq, &tk,
+                  &tv, &to);
   }
   __syncthreads();
 

@@ -17,9 +17,11 @@
 #include <cstdint>
 
 #include "backends/flash3/handoff.cuh"
+#include "backends/flash3/pipeline.cuh"
 #include "backends/flash3/queue.cuh"
 #include "backends/flash3/schedule.cuh"
 #include "backends/flash3/softmax.cuh"
+#include "backends/flash3/staging.cuh"
 #include "backends/flash3/sync.cuh"
 #include "backends/flash3/tiles.hpp"
 #include "backends/flash3/wgmma.cuh"
@@ -39,12 +41,7 @@ constexpr int kTileBytes = 128 * kRowBytes;  // a Q tile (128 rows), a K slot
 constexpr int kValueBytes = 2 * kTileBytes;  // a V slot: both planes
 constexpr int kStepBytes = kN * 4;           // a K slot's per-key steps
 
-struct Barriers {
-  std::uint64_t q_full, q_empty;
-  std::uint64_t k_full[kStages], k_empty[kStages];
-  std::uint64_t v_full[kStages], v_empty[kStages];
-  QueueSlots queue;
-};
+using Bars = Barriers<kStages>;
 
 // Byte offsets in the (1024-byte aligned) dynamic shared memory: Q, the K slots, the V slots,
 // the output staging (two 64-column panels of 16-bit values), the K steps, the barriers.
@@ -55,7 +52,7 @@ struct Plan {
   static constexpr int kO = kV + kStages * kValueBytes;
   static constexpr int kSteps = kO + kBlockM * kD * 2;
   static constexpr int kBarriers = kSteps + kStages * kStepBytes;
-  static constexpr int kBytes = kBarriers + static_cast<int>(sizeof(Barriers));
+  static constexpr int kBytes = kBarriers + static_cast<int>(sizeof(Bars));
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base
   static_assert(kAlloc <= 227 * 1024, "sage_fp8 tile plan exceeds shared memory");
 };
@@ -73,17 +70,8 @@ struct Shared {
   __device__ __forceinline__ float* steps(int slot) const {
     return reinterpret_cast<float*>(base + Plan::kSteps + slot * kStepBytes);
   }
-  __device__ __forceinline__ Barriers& bars() const {
-    return *reinterpret_cast<Barriers*>(base + Plan::kBarriers);
-  }
-};
-
-template <int kSlots>
-struct Ring {
-  int slot = 0;
-  std::uint32_t phase = 0;
-  __device__ __forceinline__ void advance() {
-    if (++slot == kSlots) slot = 0, phase ^= 1;
+  __device__ __forceinline__ Bars& bars() const {
+    return *reinterpret_cast<Bars*>(base + Plan::kBarriers);
   }
 };
 
@@ -180,7 +168,6 @@ template <class T>
 __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8Params& sp,
                                         const Shared& sh) {
   constexpr int kTurnThreads = 128 * kConsumerWarpgroups;
-  constexpr int kTurnBarrier = 1, kEpilogueBarrier = 3;
   const Flash3Params& p = sp.base;
   const flash::FlashParams& f = p.f;
   const int tid = static_cast<int>(threadIdx.x) % 128;
@@ -344,20 +331,8 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
         sp.v_max + (static_cast<std::int64_t>(w.h / f.group) * f.B + w.b) * kD;
     if (tid == 0) tma_store_wait_read();
     named_sync(epilogue, 128);
-#pragma unroll
-    for (int nb = 0; nb < kD / 8; ++nb) {
-      const int col = nb * 8 + (lane & 3) * 2;
-      const float step0 = fp8_value_step(v_max[col]), step1 = fp8_value_step(v_max[col + 1]);
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int r = warp * 16 + lane / 4 + 8 * half;
-        const int chunk = (nb % 8) ^ (r % 8);
-        unsigned char* at = sh.o() + (nb / 8) * kBlockM * kRowBytes + (cw * 64 + r) * kRowBytes +
-                            chunk * 16 + (lane & 3) * 4;
-        *reinterpret_cast<std::uint32_t*>(at) = flash::pack2<T>(
-            o[nb * 4 + half * 2] * inv[half] * step0, o[nb * 4 + half * 2 + 1] * inv[half] * step1);
-      }
-    }
+    stage_output<T, kD>(sh.o(), cw, warp, lane, o, inv,
+                        [&](int col) { return fp8_value_step(v_max[col]); });
     fence_async_shared();
     named_sync(epilogue, 128);
     if (tid == 0) {
@@ -387,21 +362,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int warpgroup = static_cast<int>(threadIdx.x) / 128;
 
   if (threadIdx.x == 0) {
-    auto& bars = sh.bars();
-    barrier_init(&bars.q_full, 1);
-    barrier_init(&bars.q_empty, 4 * kConsumerWarpgroups);  // per warp, after its last S
-    for (int i = 0; i < kStages; ++i) {
-      barrier_init(&bars.k_full[i], 1);
-      barrier_init(&bars.v_full[i], 1);
-      barrier_init(&bars.k_empty[i], 4 * kConsumerWarpgroups);
-      barrier_init(&bars.v_empty[i], 4 * kConsumerWarpgroups);
-    }
-    queue_init(bars.queue);
-    barrier_init_fence();
-    prefetch_tensor_map(&tq);
-    prefetch_tensor_map(&tk);
-    prefetch_tensor_map(&tv);
-    prefetch_tensor_map(&to);
+    init_barriers(sh.bars(), 4 * kConsumerWarpgroups, &tq, &tk, &tv, &to);  // Q: per warp
   }
   __syncthreads();
 

@@ -19,28 +19,28 @@ __host__ __device__ constexpr int key_step_rows(int Sk) {
   return (Sk + 127) / 128 * 128;
 }
 
-// V channels are stored in fp16 as v / step with step a power of two (exact for bf16 values in
-// range) that brings the largest |v| into (2^11, 2^12]: far from fp16's 65504, and 2^26 of
-// dynamic range below it before fp16's subnormals. A channel of zeros keeps step 1.
-__device__ __forceinline__ float value_step(std::uint32_t max_bits) {
+// V channels are stored as v / step with step a power of two (exact) that brings the channel's
+// largest |v| into [2^(top - 1), 2^top). A channel of zeros keeps step 1.
+__device__ __forceinline__ float power_of_two_step(std::uint32_t max_bits, int top_log2) {
   const float m = __uint_as_float(max_bits);
   if (!(m > 0.f)) return 1.f;
   if (!(m < INFINITY)) return m;  // inf or NaN in V: let it reach the output
   int e = 0;
   frexpf(m, &e);  // m = f·2^e, f in [0.5, 1)
-  return ldexpf(1.f, e - 12);
+  return ldexpf(1.f, e - top_log2);
 }
 
-// V channels are stored in fp8 e4m3 as v / step, step a power of two that brings the largest
-// |v| into [128, 256): below e4m3's 448, with 2^13 of range down to its smallest normal.
+// fp16 (sage, bf16 inputs): the top at 2^12, far from fp16's 65504 and with 2^26 of range below
+// it before fp16's subnormals.
+__device__ __forceinline__ float value_step(std::uint32_t max_bits) {
+  return power_of_two_step(max_bits, 12);
+}
+
+// fp8 e4m3 (sage_fp8): the top at 2^8, below e4m3's 448 and with 2^13 of range down to its
+// smallest normal.
 constexpr int kFp8ValueLog2 = 8;
 __device__ __forceinline__ float fp8_value_step(std::uint32_t max_bits) {
-  const float m = __uint_as_float(max_bits);
-  if (!(m > 0.f)) return 1.f;
-  if (!(m < INFINITY)) return m;  // inf or NaN in V: let it reach the output
-  int e = 0;
-  frexpf(m, &e);
-  return ldexpf(1.f, e - kFp8ValueLog2);
+  return power_of_two_step(max_bits, kFp8ValueLog2);
 }
 
 // A float as e4m3 and what rounding left over, also as e4m3: hi + lo carries v to about 2^-8
@@ -60,9 +60,6 @@ __device__ __forceinline__ Fp8Pair split_e4m3(float x) {
 // V's keys to match lets the weights pass to the MMA with no exchange between threads.
 __host__ __device__ constexpr int fp8_key_of_slot(int k) {
   return 16 * (k / 16) + 8 * ((k % 4) / 2) + 2 * ((k % 16) / 4) + k % 2;
-}
-__host__ __device__ constexpr int fp8_slot_of_key(int j) {
-  return 16 * (j / 16) + 4 * ((j % 8) / 2) + 2 * ((j % 16) / 8) + j % 2;
 }
 
 // Four floats as e4m3 bytes (rounded to nearest, saturating at ±448; NaN stays NaN), x0 in the
