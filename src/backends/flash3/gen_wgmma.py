@@ -11,9 +11,10 @@ from pathlib import Path
 SHAPES = [("ss", 64), ("ss", 128), ("rs", 64), ("rs", 128), ("rs", 256)]
 DTYPES = {"__nv_bfloat16": "bf16", "__half": "f16"}
 # The 8-bit shapes of the quantized kernels (sage_fp8), k = 32: int8 S = Q K^T into int32 with
-# both operands in shared memory, and fp8 (e4m3) O = P V with P in registers. 8-bit operands are
-# K-major only, so these take no transpose flags.
-SHAPES_8BIT = [("ss", 128, "s8"), ("rs", 128, "e4m3")]
+# both operands in shared memory, fp8 (e4m3) O = P V with P in registers, and the same P times
+# a block of ones (N 8: the row sums). 8-bit operands are K-major only, so these take no
+# transpose flags.
+SHAPES_8BIT = [("ss", 128, "s8"), ("rs", 128, "e4m3"), ("rs", 8, "e4m3")]
 
 
 def wrapper(kind: str, n: int) -> str:

@@ -63,8 +63,9 @@ __device__ __forceinline__ void transform_scores(float (&s)[kN / 2], const flash
 // scores (masked keys -inf) become unnormalised weights in place, 2^kWeightLog2 times
 // exp2(scale·s − max) (the quantized kernels lift them clear of fp8's subnormals; the sum
 // carries the same factor, so normalising cancels it); the row max, sum and correction factor
-// advance.
-template <int kN, int kWeightLog2 = 0>
+// advance. Without kSums the caller keeps the sums (sage_fp8 adds its weights on the tensor
+// cores).
+template <int kN, int kWeightLog2 = 0, bool kSums = true>
 __device__ __forceinline__ void softmax_step_rows(float (&s)[kN / 2], RowState& st,
                                                   const float (&scale)[2]) {
   st.rescale = false;
@@ -87,9 +88,9 @@ __device__ __forceinline__ void softmax_step_rows(float (&s)[kN / 2], RowState& 
       for (int e = 0; e < 2; ++e) {
         float& x = s[nb * 4 + half * 2 + e];
         x = fast_exp2(fmaf(x, scale[half], -shift));
-        sum += x;
+        if (kSums) sum += x;
       }
-    st.sum[half] = st.sum[half] * st.corr[half] + sum;
+    if (kSums) st.sum[half] = st.sum[half] * st.corr[half] + sum;
   }
 }
 

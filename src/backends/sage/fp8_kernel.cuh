@@ -6,9 +6,11 @@
 //     S = (Q8 K8_n^T)·step_k                  int8 wgmma into int32, dequantized per key
 //     P = 2^8 · exp2(S·step_q − m)            per-row step (with the softmax scale) in the exponent
 //     O = O·corr + fp8(P) (hi_n + lo_n)       fp8 wgmma into a fresh accumulator, added in fp32
+//     l = l·corr + fp8(P) 1                   the row sums, on the tensor cores too
 // so that the fp8 MMA's reduced-precision accumulation spans one block of keys only (the
 // two-level accumulation), and V's rounding (2^-4 in one e4m3) is carried by its low plane. The
-// epilogue multiplies each channel by V's step.
+// row sums add the weights as rounded, the very ones P·V used. The epilogue divides by l and
+// multiplies each channel by V's step.
 #pragma once
 
 #include <cuda.h>
@@ -44,13 +46,15 @@ constexpr int kStepBytes = kN * 4;           // a K slot's per-key steps
 using Bars = Barriers<kStages>;
 
 // Byte offsets in the (1024-byte aligned) dynamic shared memory: Q, the K slots, the V slots,
-// the output staging (two 64-column panels of 16-bit values), the K steps, the barriers.
+// the output staging (two 64-column panels of 16-bit values), a swizzle atom of fp8 ones (the B
+// operand of the row sums), the K steps, the barriers.
 struct Plan {
   static constexpr int kQ = 0;
   static constexpr int kK = kQ + kTileBytes;
   static constexpr int kV = kK + kStages * kTileBytes;
   static constexpr int kO = kV + kStages * kValueBytes;
-  static constexpr int kSteps = kO + kBlockM * kD * 2;
+  static constexpr int kOnes = kO + kBlockM * kD * 2;
+  static constexpr int kSteps = kOnes + kAtomBytes;
   static constexpr int kBarriers = kSteps + kStages * kStepBytes;
   static constexpr int kBytes = kBarriers + static_cast<int>(sizeof(Bars));
   static constexpr int kAlloc = kBytes + 1024;  // room to align the base
@@ -67,6 +71,7 @@ struct Shared {
     return base + Plan::kV + slot * kValueBytes;
   }
   __device__ __forceinline__ unsigned char* o() const { return base + Plan::kO; }
+  __device__ __forceinline__ unsigned char* ones() const { return base + Plan::kOnes; }
   __device__ __forceinline__ float* steps(int slot) const {
     return reinterpret_cast<float*>(base + Plan::kSteps + slot * kStepBytes);
   }
@@ -75,9 +80,17 @@ struct Shared {
   }
 };
 
-// A K-major 8-bit operand: 32 bytes of reduction from byte k0 of every 128-byte row.
-__device__ __forceinline__ std::uint64_t rows_at(std::uint32_t tile, int k0) {
-  return smem_descriptor(tile + k0, 16, kAtomBytes);
+// A K-major 8-bit operand: 32 bytes of reduction from byte k0 of every 128-byte row. The
+// descriptor's address field is the byte address / 16 (shared addresses are below 2^18), so the
+// k-steps and planes of a tile are its base descriptor plus a constant: one add per MMA.
+__device__ __forceinline__ std::uint64_t rows_of(std::uint32_t tile) {
+  std::uint64_t d = smem_descriptor(tile, 16, kAtomBytes);
+  asm("" : "+l"(d));  // opaque: the steps add to it instead of re-deriving it from the address
+  return d;
+}
+__device__ __forceinline__ std::uint64_t step_to(std::uint64_t rows, int byte_offset) {
+  const std::uint32_t low = static_cast<std::uint32_t>(rows) + (byte_offset >> 4);  // no carry
+  return (rows & ~std::uint64_t{0xFFFFFFFF}) | low;
 }
 
 // ---- producer -------------------------------------------------------------------------------
@@ -175,7 +188,8 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
   const int my_turn = kTurnBarrier + cw, next_turn = kTurnBarrier + (cw + 1) % kConsumerWarpgroups;
   const int epilogue = kEpilogueBarrier + cw;
   auto& bars = sh.bars();
-  const std::uint32_t q_rows = smem_u32(sh.q()) + cw * 64 * kRowBytes;
+  const std::uint64_t q_rows = rows_of(smem_u32(sh.q()) + cw * 64 * kRowBytes);
+  const std::uint64_t ones = rows_of(smem_u32(sh.ones()));
 
   if (cw == 0) named_arrive(my_turn, kTurnThreads);
   Ring<kStages> k_ring, v_ring;
@@ -223,26 +237,28 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
       int acc[kN / 2];
       float sc[kN / 2];
       float pv[kD / 2];
+      float sums[4];  // P·1: rows g (0, 1) and g + 8 (2, 3), every column the same
       std::uint32_t pw[kN / 8];
 
       auto issue_qk = [&] {
         wgmma_fence();
-        const std::uint32_t kt = smem_u32(sh.k(k_ring.slot));
+        const std::uint64_t kt = rows_of(smem_u32(sh.k(k_ring.slot)));
 #pragma unroll
         for (int k0 = 0; k0 < kD; k0 += 32) {
-          wgmma_ss_s8_n128(acc, rows_at(q_rows, k0), rows_at(kt, k0), k0 > 0);
+          wgmma_ss_s8_n128(acc, step_to(q_rows, k0), step_to(kt, k0), k0 > 0);
         }
         wgmma_commit();
       };
       auto issue_pv = [&] {
         barrier_wait(&bars.v_full[v_ring.slot], v_ring.phase);
         wgmma_fence();
-        const std::uint32_t vt = smem_u32(sh.v(v_ring.slot));
+        const std::uint64_t vt = rows_of(smem_u32(sh.v(v_ring.slot)));
 #pragma unroll
         for (int k0 = 0; k0 < kN; k0 += 32) {
           const auto& a = *reinterpret_cast<const std::uint32_t(*)[4]>(&pw[k0 / 8]);
-          wgmma_rs_e4m3_n128(pv, a, rows_at(vt, k0), k0 > 0);
-          wgmma_rs_e4m3_n128(pv, a, rows_at(vt + kTileBytes, k0), 1);
+          wgmma_rs_e4m3_n128(pv, a, step_to(vt, k0), k0 > 0);
+          wgmma_rs_e4m3_n128(pv, a, step_to(vt, kTileBytes + k0), 1);
+          wgmma_rs_e4m3_n8(sums, a, step_to(ones, k0), k0 > 0);
         }
         wgmma_commit();
       };
@@ -255,48 +271,47 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
         fence_async_shared();
         release(bars.k_empty, k_ring);
         if (keys.masked(n, kN)) mask_scores<kN>(sc, keys.band, row0, n * kN, lane);
-        softmax_step_rows<kN, kFp8ValueLog2>(sc, st, q_step);
+        softmax_step_rows<kN, kFp8ValueLog2, false>(sc, st, q_step);
       };
+      // O = O·corr + P·V of the last block and the same for the row sums: the rescale for
+      // the new max rides on the add.
       auto add_block = [&] {
         fence_operands(pv);
+        fence_operands(sums);
 #pragma unroll
-        for (int i = 0; i < kD / 2; ++i) o[i] += pv[i];
+        for (int i = 0; i < kD / 2; ++i) o[i] = fmaf(o[i], st.corr[(i / 2) % 2], pv[i]);
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          st.sum[half] = fmaf(st.sum[half], st.corr[half], sums[2 * half]);
+        }
       };
-
-      int n = walk.at(0);
-      barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
-      named_sync(my_turn, kTurnThreads);
-      issue_qk();
-      named_arrive(next_turn, kTurnThreads);
-      wgmma_wait<0>();
-      scores_to_weights(n);
-      weights_to_fp8(sc, pw);
-
-      for (int i = 1; i < walk.count; ++i) {
-        n = walk.at(i);
-        barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
-        named_sync(my_turn, kTurnThreads);
-        issue_qk();
-        rescale_output<kD>(o, st);  // while S runs
+      // The last block's P·V, finished and added before anything else is issued: the block's
+      // P·V and the next S never hold their accumulators at once, so the loop fits in
+      // registers. The other warpgroup's softmax fills the tensor cores meanwhile (the turn).
+      auto finish_pv = [&] {
         issue_pv();
-        named_arrive(next_turn, kTurnThreads);
-        wgmma_wait<1>();  // S(n) is ready; P V of the last block may still run
-        scores_to_weights(n);
         wgmma_wait<0>();
         fence_operands(pw);
         release(bars.v_empty, v_ring);
         add_block();
+      };
+
+      for (int i = 0; i < walk.count; ++i) {
+        const int n = walk.at(i);
+        barrier_wait(&bars.k_full[k_ring.slot], k_ring.phase);
+        named_sync(my_turn, kTurnThreads);
+        if (i > 0) finish_pv();
+        issue_qk();
+        named_arrive(next_turn, kTurnThreads);
+        wgmma_wait<0>();
+        scores_to_weights(n);
         weights_to_fp8(sc, pw);
       }
 
       release_q();
-      rescale_output<kD>(o, st);
       named_sync(my_turn, kTurnThreads);
-      issue_pv();
+      finish_pv();
       named_arrive(next_turn, kTurnThreads);
-      wgmma_wait<0>();
-      release(bars.v_empty, v_ring);
-      add_block();
     } else {
       release_q();
     }
@@ -318,7 +333,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
     float inv[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const float sum = quad_sum(st.sum[half]);
+      const float sum = st.sum[half];  // whole rows: the tensor cores added every key
       inv[half] = sum == 0.f ? 0.f : 1.f / sum;
       const int i = row0 + 8 * half;
       if (f.lse != nullptr && (lane & 3) == 0 && i < s.q_len) {
@@ -364,6 +379,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x == 0) {
     init_barriers(sh.bars(), 4 * kConsumerWarpgroups, &tq, &tk, &tv, &to);  // Q: per warp
   }
+  constexpr std::uint32_t kFp8Ones = 0x38383838u;  // four e4m3 1.0
+  for (int i = static_cast<int>(threadIdx.x); i < kAtomBytes / 4; i += kThreads) {
+    reinterpret_cast<std::uint32_t*>(sh.ones())[i] = kFp8Ones;
+  }
+  fence_async_shared();  // the MMAs read the ones through the async proxy
   __syncthreads();
 
   if (warpgroup == 0) {

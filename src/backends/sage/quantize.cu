@@ -6,6 +6,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "backends/sage/quantize.hpp"
@@ -32,92 +33,128 @@ __device__ __forceinline__ Span span_of(const std::int32_t* cu, int b, int dense
   return {cu[b], cu[b + 1] - cu[b]};
 }
 
-// Four channels from 4·lane (zeros past `dim`) of one row as floats.
+// The bits of four channels from 4·lane of one row, zeros when !ok (nothing is read then). A
+// predicated load, not a branch, so that the loads of several rows are in flight together.
 template <class T>
-__device__ __forceinline__ void load4(const T* row, int lane, int dim, float (&x)[4]) {
-  x[0] = x[1] = x[2] = x[3] = 0.f;
-  if (4 * lane >= dim) return;
-  const uint2 raw = *reinterpret_cast<const uint2*>(row + 4 * lane);
+__device__ __forceinline__ uint2 load_bits4(const T* row, int lane, bool ok) {
+  uint2 raw = make_uint2(0u, 0u);
+  if (ok) raw = *reinterpret_cast<const uint2*>(row + 4 * lane);
+  return raw;
+}
+template <class T>
+__device__ __forceinline__ void to_float4(const uint2& raw, float (&x)[4]) {
   const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int c = 0; c < 4; ++c) x[c] = cuda::to_float(e[c]);
 }
 
 // Block (key block, kv head, sequence): sums K and takes the largest |V| per channel over up to
-// kStatsRows keys; the sums go to the block's partial, the maxima into the totals.
+// kStatsRows keys, every warp's rows loaded at once; the sums go to the block's partial, the
+// maxima into the totals. The last block of its (kv head, sequence) to finish adds the partials
+// up in key-block order and writes the mean of K and V's inverse steps.
 template <class T>
 __global__ void __launch_bounds__(kWarps* kLanes) key_stats_kernel(const Quantize a) {
+  constexpr int kRows = kStatsRows / kWarps;
   __shared__ float sums[kWarps][128], maxima[kWarps][128];
+  __shared__ bool finishes;
   const int hk = static_cast<int>(blockIdx.y), b = static_cast<int>(blockIdx.z);
   const int warp = static_cast<int>(threadIdx.x) / kLanes,
             lane = static_cast<int>(threadIdx.x) % kLanes;
+  const int c = static_cast<int>(threadIdx.x);  // the channel of the block-wide steps
   const Span s = span_of(a.cu_k, b, a.Sk);
+  const std::int64_t at = (static_cast<std::int64_t>(hk) * a.B + b) * a.kernel_dim;
+  const std::int64_t block_stride = static_cast<std::int64_t>(a.Hkv) * a.B * a.kernel_dim;
   const int first = static_cast<int>(blockIdx.x) * kStatsRows;
-  if (first >= s.len) return;
-  float sum[4] = {0.f, 0.f, 0.f, 0.f}, mx[4] = {0.f, 0.f, 0.f, 0.f};
-  const int last = min(s.len, first + kStatsRows);
-  for (int i = first + warp; i < last; i += kWarps) {
-    const std::int64_t token = s.start + i;
-    float k[4];
-    load4(static_cast<const T*>(a.k) + b * a.k_sb + token * a.k_ss + hk * a.k_sh, lane, a.D, k);
+  if (first < s.len) {
+    uint2 k_bits[kRows], v_bits[kRows];
 #pragma unroll
-    for (int c = 0; c < 4; ++c) sum[c] += k[c];
-    if (a.v_max != nullptr) {
-      float v[4];
-      load4(static_cast<const T*>(a.v) + b * a.v_sb + token * a.v_ss + hk * a.v_sh, lane, a.D, v);
+    for (int r = 0; r < kRows; ++r) {
+      const int i = first + warp + r * kWarps;
+      const std::int64_t token = s.start + i;
+      const bool ok = i < s.len && 4 * lane < a.D;
+      k_bits[r] = load_bits4(static_cast<const T*>(a.k) + b * a.k_sb + token * a.k_ss + hk * a.k_sh,
+                             lane, ok);
+      v_bits[r] = load_bits4(static_cast<const T*>(a.v) + b * a.v_sb + token * a.v_ss + hk * a.v_sh,
+                             lane, ok && a.v_max != nullptr);
+    }
+    float k[kRows][4], v[kRows][4];
 #pragma unroll
-      for (int c = 0; c < 4; ++c) mx[c] = fmaxf(mx[c], fabsf(v[c]));  // fmaxf drops NaN
+    for (int r = 0; r < kRows; ++r) {
+      to_float4<T>(k_bits[r], k[r]);
+      to_float4<T>(v_bits[r], v[r]);
+    }
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      float sum = 0.f, mx = 0.f;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        sum += k[r][e];
+        mx = fmaxf(mx, fabsf(v[r][e]));  // fmaxf drops NaN
+      }
+      sums[warp][4 * lane + e] = sum;
+      maxima[warp][4 * lane + e] = mx;
+    }
+    __syncthreads();
+    if (c < a.D) {
+      float total = 0.f, largest = 0.f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) {
+        total += sums[w][c];
+        largest = fmaxf(largest, maxima[w][c]);
+      }
+      a.k_partial[blockIdx.x * block_stride + at + c] = total;
+      if (a.v_max != nullptr) atomicMax(a.v_max + at + c, __float_as_uint(largest));  // >= 0
     }
   }
-#pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    sums[warp][4 * lane + c] = sum[c];
-    maxima[warp][4 * lane + c] = mx[c];
+
+  // Publish this block's sums and maxima (the barrier gathers the block's writes, thread 0's
+  // fence makes them visible to the GPU), then count the block; the last one sees all of them.
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    finishes = atomicAdd(a.stats_done + hk * a.B + b, 1u) == gridDim.x - 1;
+    __threadfence();
   }
   __syncthreads();
-  const int c = static_cast<int>(threadIdx.x);
-  if (c >= a.D) return;
-  float total = 0.f, largest = 0.f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) {
-    total += sums[w][c];
-    largest = fmaxf(largest, maxima[w][c]);
-  }
-  const std::int64_t at = (static_cast<std::int64_t>(hk) * a.B + b) * a.kernel_dim + c;
-  a.k_partial[blockIdx.x * static_cast<std::int64_t>(a.Hkv) * a.B * a.kernel_dim + at] = total;
-  if (a.v_max != nullptr) atomicMax(a.v_max + at, __float_as_uint(largest));  // >= 0: int order
-}
-
-// Block (kv head, sequence), thread per channel: the key blocks' sums in order.
-__global__ void sum_key_blocks_kernel(const Quantize a) {
-  const int hk = static_cast<int>(blockIdx.x), b = static_cast<int>(blockIdx.y);
-  const int c = static_cast<int>(threadIdx.x);
-  const Span s = span_of(a.cu_k, b, a.Sk);
-  const std::int64_t at = (static_cast<std::int64_t>(hk) * a.B + b) * a.kernel_dim + c;
-  const std::int64_t block_stride = static_cast<std::int64_t>(a.Hkv) * a.B * a.kernel_dim;
-  // Four independent chains keep loads in flight; the order is fixed, so runs repeat exactly.
-  float chain[4] = {0.f, 0.f, 0.f, 0.f};
-  if (c < a.D) {
+  if (!finishes) return;
+  // Each half of the block adds every other key block's sums for one channel, eight loads in
+  // flight; the order is fixed, so runs repeat exactly.
+  constexpr int kChains = 8;
+  const int channel = c % 128, half = c / 128;
+  float chain[kChains] = {};
+  if (channel < a.D) {
     const int blocks = (s.len + kStatsRows - 1) / kStatsRows;
-    for (int blk = 0; blk < blocks; blk += 4) {
+    for (int blk = half; blk < blocks; blk += 2 * kChains) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        if (blk + j < blocks) chain[j] += a.k_partial[(blk + j) * block_stride + at];
+      for (int j = 0; j < kChains; ++j) {
+        const int at_block = blk + 2 * j;
+        if (at_block < blocks) {
+          chain[j] += __ldcg(a.k_partial + at_block * block_stride + at + channel);
+        }
       }
     }
   }
-  a.k_sum[at] = (chain[0] + chain[1]) + (chain[2] + chain[3]);
+  float sum = 0.f;
+#pragma unroll
+  for (int j = 0; j < kChains; ++j) sum += chain[j];
+  sums[half][channel] = sum;  // every thread has read its sums: the barrier above
+  __syncthreads();
+  if (c >= a.kernel_dim) return;
+  sum = sums[0][c] + sums[1][c];
+  a.k_mean[at + c] = s.len > 0 ? sum / static_cast<float>(s.len) : 0.f;
+  if (a.v_inv_step != nullptr) {
+    const std::uint32_t mx = __ldcg(a.v_max + at + c);
+    a.v_inv_step[at + c] = 1.f / (a.v8t != nullptr ? fp8_value_step(mx) : value_step(mx));
+  }
 }
 
-// Rounds x / step to int8 and packs four of them.
+// Rounds x / step to int8 and packs four of them: x·inv_step + 1.5·2^23 rounds to the nearest
+// integer (|x·inv_step| <= 127), whose two's complement is the float's low byte.
 __device__ __forceinline__ std::uint32_t pack_int8(const float (&x)[4], float inv_step) {
-  std::uint32_t out = 0;
+  std::uint32_t b[4];
 #pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    const int v = max(-127, min(127, __float2int_rn(x[c] * inv_step)));
-    out |= static_cast<std::uint32_t>(v & 0xff) << (8 * c);
-  }
-  return out;
+  for (int c = 0; c < 4; ++c) b[c] = __float_as_uint(fmaf(x[c], inv_step, kMagic));
+  return __byte_perm(__byte_perm(b[0], b[1], 0x0040), __byte_perm(b[2], b[3], 0x0040), 0x5410);
 }
 
 enum class Rows { query, key, value };
@@ -156,11 +193,30 @@ __device__ __forceinline__ RowAt row_at(const Quantize& a, int b, int r) {
   return at;
 }
 
-// Quantizes (or, for V, converts) one row whose four channels from 4·lane are x. Key rows past
-// a sequence's end (up to key_step_rows) write a zero step.
+// Four floats of a per-(kv head, sequence, channel) table for this lane's channels: K's mean
+// (Q and K rows) or V's inverse steps (V rows); zeros when the table is not needed.
+template <Rows kRows>
+__device__ __forceinline__ float4 load_channel_table(const Quantize& a, int b, const RowAt& at,
+                                                     int lane) {
+  const bool query = kRows == Rows::query;
+  // Q uses K's mean for its LSE term only.
+  const bool ok = at.in_sequence && 4 * lane < a.kernel_dim && (!query || a.lse_bias != nullptr);
+  const int hk = query ? at.h / a.group : at.h;
+  const float* table = kRows == Rows::value ? a.v_inv_step : a.k_mean;
+  float4 t = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (ok) {
+    t = *reinterpret_cast<const float4*>(
+        table + (static_cast<std::int64_t>(hk) * a.B + b) * a.kernel_dim + 4 * lane);
+  }
+  return t;
+}
+
+// Quantizes (or, for V, converts) one row whose four channels from 4·lane are x; t is the row's
+// channel table (load_channel_table). Key rows past a sequence's end (up to key_step_rows)
+// write a zero step.
 template <class T, Rows kRows>
-__device__ __forceinline__ void quantize_row(const Quantize& a, int b, const RowAt& at, int lane,
-                                             float (&x)[4]) {
+__device__ __forceinline__ void quantize_row(const Quantize& a, const RowAt& at, int lane,
+                                             float (&x)[4], const float (&t)[4]) {
   if (!at.in_sequence) {
     if (kRows == Rows::key && at.i < key_step_rows(a.Sk) && lane == 0) {
       a.k_scale[at.stat_row * key_step_rows(a.Sk) + at.i] = 0.f;
@@ -170,10 +226,9 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
   const bool writes = 4 * lane < a.kernel_dim;
   if constexpr (kRows == Rows::value) {
     if (!writes) return;
-    const std::uint32_t* mx = a.v_max + at.stat_row * a.kernel_dim + 4 * lane;
     __half out[4];
 #pragma unroll
-    for (int c = 0; c < 4; ++c) out[c] = __float2half_rn(x[c] / value_step(mx[c]));
+    for (int c = 0; c < 4; ++c) out[c] = __float2half_rn(x[c] * t[c]);  // exact: powers of two
     reinterpret_cast<uint2*>(static_cast<__half*>(a.v16) + at.out_row * a.kernel_dim)[lane] =
         *reinterpret_cast<const uint2*>(out);
   } else {
@@ -181,20 +236,9 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
     if (query) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) x[c] *= a.q_sign;
-    }
-    // The mean of K over this sequence's keys, for the kv head this row meets.
-    const int hk = query ? at.h / a.group : at.h;
-    const Span keys = span_of(a.cu_k, b, a.Sk);
-    float mean[4] = {0.f, 0.f, 0.f, 0.f};
-    if (keys.len > 0 && 4 * lane < a.D) {
-      const float* sum =
-          a.k_sum + (static_cast<std::int64_t>(hk) * a.B + b) * a.kernel_dim + 4 * lane;
+    } else {
 #pragma unroll
-      for (int c = 0; c < 4; ++c) mean[c] = sum[c] / static_cast<float>(keys.len);
-    }
-    if (!query) {
-#pragma unroll
-      for (int c = 0; c < 4; ++c) x[c] -= mean[c];
+      for (int c = 0; c < 4; ++c) x[c] -= t[c];
     }
     float largest =
         warp_max(fmaxf(fmaxf(fabsf(x[0]), fabsf(x[1])), fmaxf(fabsf(x[2]), fabsf(x[3]))));
@@ -202,17 +246,19 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
     if (__any_sync(0xffffffffu, isnan(x[0] + x[1] + x[2] + x[3]))) largest = NAN;
     // A row of zeros quantizes to zeros whatever its step; 1 keeps the kernels' row scales
     // positive (a zero step would turn a masked score's -inf into NaN).
-    const float step = largest == 0.f ? 1.f : largest / kInt8Max;
-    const float inv_step = largest > 0.f ? kInt8Max / largest : 0.f;
+    const float step = largest == 0.f ? 1.f : largest * (1.f / kInt8Max);
+    const float inv_step = largest > 0.f ? __fdividef(kInt8Max, largest) : 0.f;
     if (writes) {
       reinterpret_cast<std::uint32_t*>((query ? a.q8 : a.k8) + at.out_row * a.kernel_dim)[lane] =
           pack_int8(x, inv_step);
     }
     if (query) {
       float dot = 0.f;
+      if (a.lse_bias != nullptr) {
 #pragma unroll
-      for (int c = 0; c < 4; ++c) dot += x[c] * mean[c];
-      dot = warp_sum(dot);
+        for (int c = 0; c < 4; ++c) dot += x[c] * t[c];
+        dot = warp_sum(dot);
+      }
       if (lane == 0) {
         a.q_scale[at.stat_row * a.Sq + at.i] = step * a.score_scale;
         if (a.lse_bias != nullptr) a.lse_bias[at.stat_row * a.Sq + at.i] = dot * a.lse_scale;
@@ -224,7 +270,8 @@ __device__ __forceinline__ void quantize_row(const Quantize& a, int b, const Row
 }
 
 // One warp per kRowsPerWarp consecutive (token, head) rows of sequence blockIdx.y, their loads
-// issued together so that enough bytes are in flight to keep the memory busy.
+// (rows and channel tables) issued together so that enough bytes are in flight to keep the
+// memory busy.
 template <class T, Rows kRows>
 __global__ void __launch_bounds__(kWarps* kLanes) quantize_rows_kernel(const Quantize a) {
   const int warp = static_cast<int>(threadIdx.x) / kLanes;
@@ -234,72 +281,92 @@ __global__ void __launch_bounds__(kWarps* kLanes) quantize_rows_kernel(const Qua
   // count, not a 64-bit one emulated in dozens of instructions.
   const int first = (static_cast<int>(blockIdx.x) * kWarps + warp) * kRowsPerWarp;
   RowAt at[kRowsPerWarp];
-  float x[kRowsPerWarp][4];
+  uint2 bits[kRowsPerWarp];
+  float4 table[kRowsPerWarp];
 #pragma unroll
   for (int k = 0; k < kRowsPerWarp; ++k) {
     at[k] = row_at<T, kRows>(a, b, first + k);
-    if (at[k].in_sequence) {
-      load4(static_cast<const T*>(at[k].src), lane, a.D, x[k]);
-    } else {
-      x[k][0] = x[k][1] = x[k][2] = x[k][3] = 0.f;
-    }
+    bits[k] =
+        load_bits4(static_cast<const T*>(at[k].src), lane, at[k].in_sequence && 4 * lane < a.D);
+    table[k] = load_channel_table<kRows>(a, b, at[k], lane);
+  }
+  float x[kRowsPerWarp][4], t[kRowsPerWarp][4];
+#pragma unroll
+  for (int k = 0; k < kRowsPerWarp; ++k) {
+    to_float4<T>(bits[k], x[k]);
+    t[k][0] = table[k].x, t[k][1] = table[k].y, t[k][2] = table[k].z, t[k][3] = table[k].w;
   }
 #pragma unroll
-  for (int k = 0; k < kRowsPerWarp; ++k) quantize_row<T, kRows>(a, b, at[k], lane, x[k]);
+  for (int k = 0; k < kRowsPerWarp; ++k) quantize_row<T, kRows>(a, at[k], lane, x[k], t[k]);
 }
 
 // Block (64 keys, kv head, sequence) of V's transposed fp8 copy: the keys' rows split into two
-// e4m3 planes in a shared tile, then written out channel by channel, the keys of each 32 in slot
-// order: 128 rows of the high plane, then 128 of the low.
+// e4m3 planes in a shared tile (every warp's rows loaded at once), then written out channel by
+// channel, the keys of each 32 in slot order: 128 rows of the high plane, then 128 of the low.
 constexpr int kValueKeys = 64;
 template <class T>
 __global__ void __launch_bounds__(kWarps* kLanes) value_fp8_kernel(const Quantize a) {
   constexpr int kChannels = 128;
+  constexpr int kRows = kValueKeys / kWarps;
   // [plane][key][4 channels]; +1: a column's words fall in different banks
   __shared__ std::uint32_t tile[2][kValueKeys][kChannels / 4 + 1];
   const int hk = static_cast<int>(blockIdx.y), b = static_cast<int>(blockIdx.z);
   const int warp = static_cast<int>(threadIdx.x) / kLanes,
             lane = static_cast<int>(threadIdx.x) % kLanes;
   const int first = static_cast<int>(blockIdx.x) * kValueKeys;
-  const std::int64_t stat_row = static_cast<std::int64_t>(hk) * a.B + b;
-  float inv_step[4];
+  const float4 inv = *reinterpret_cast<const float4*>(
+      a.v_inv_step + (static_cast<std::int64_t>(hk) * a.B + b) * kChannels + 4 * lane);
+  const float inv_step[4] = {inv.x, inv.y, inv.z, inv.w};
+  uint2 bits[kRows];
 #pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    inv_step[c] = 1.f / fp8_value_step(a.v_max[stat_row * kChannels + 4 * lane + c]);
+  for (int r = 0; r < kRows; ++r) {
+    const int i = first + warp + r * kWarps;
+    bits[r] = load_bits4(static_cast<const T*>(a.v) + b * a.v_sb +
+                             static_cast<std::int64_t>(i) * a.v_ss + hk * a.v_sh,
+                         lane, i < a.Sk && 4 * lane < a.D);
   }
-  for (int r = warp; r < kValueKeys; r += kWarps) {
-    const int i = first + r;
-    float x[4] = {0.f, 0.f, 0.f, 0.f};
-    if (i < a.Sk) {
-      load4(static_cast<const T*>(a.v) + b * a.v_sb + static_cast<std::int64_t>(i) * a.v_ss +
-                hk * a.v_sh,
-            lane, a.D, x);
-    }
+  float x[kRows][4];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) to_float4<T>(bits[r], x[r]);
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
     std::uint32_t hi = 0, lo = 0;
 #pragma unroll
     for (int c = 0; c < 4; ++c) {
-      const Fp8Pair pair = split_e4m3(x[c] * inv_step[c]);
+      const Fp8Pair pair = split_e4m3(x[r][c] * inv_step[c]);
       hi |= static_cast<std::uint32_t>(pair.hi) << (8 * c);
       lo |= static_cast<std::uint32_t>(pair.lo) << (8 * c);
     }
-    tile[0][r][lane] = hi;
-    tile[1][r][lane] = lo;
+    tile[0][warp + r * kWarps][lane] = hi;
+    tile[1][warp + r * kWarps][lane] = lo;
   }
   __syncthreads();
+  // A thread takes four slots of four channels: the four keys' words (four channels each),
+  // transposed bytewise into the four channels' words (four keys each).
   const int cols = key_step_rows(a.Sk);
   std::uint8_t* out = a.v8t + (static_cast<std::int64_t>(b) * a.Hkv + hk) * 2 * kChannels * cols;
-  for (int idx = static_cast<int>(threadIdx.x); idx < 2 * kChannels * kValueKeys / 4;
-       idx += kWarps * kLanes) {
-    const int row = idx / (kValueKeys / 4), slot0 = idx % (kValueKeys / 4) * 4;
-    const int plane = row / kChannels, c = row % kChannels;
-    std::uint32_t word = 0;
+  constexpr int kSlotQuads = kValueKeys / 4;
+  for (int item = static_cast<int>(threadIdx.x); item < 2 * kChannels / 4 * kSlotQuads;
+       item += kWarps * kLanes) {
+    const int slot0 = item % kSlotQuads * 4, quad = item / kSlotQuads % (kChannels / 4);
+    const int plane = item / (kSlotQuads * kChannels / 4);
+    std::uint32_t w[4];
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int slot = slot0 + e, key = slot / 32 * 32 + fp8_key_of_slot(slot % 32);
-      word |= ((tile[plane][key][c / 4] >> (8 * (c % 4))) & 0xffu) << (8 * e);
+      const int slot = slot0 + e;
+      w[e] = tile[plane][slot / 32 * 32 + fp8_key_of_slot(slot % 32)][quad];
     }
-    *reinterpret_cast<std::uint32_t*>(out + static_cast<std::int64_t>(row) * cols + first + slot0) =
-        word;
+    const std::uint32_t low01 = __byte_perm(w[0], w[1], 0x5140),
+                        low23 = __byte_perm(w[2], w[3], 0x5140);
+    const std::uint32_t high01 = __byte_perm(w[0], w[1], 0x7362),
+                        high23 = __byte_perm(w[2], w[3], 0x7362);
+    const std::uint32_t channel[4] = {
+        __byte_perm(low01, low23, 0x5410), __byte_perm(low01, low23, 0x7632),
+        __byte_perm(high01, high23, 0x5410), __byte_perm(high01, high23, 0x7632)};
+    std::uint8_t* row =
+        out + static_cast<std::int64_t>(plane * kChannels + 4 * quad) * cols + first + slot0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) *reinterpret_cast<std::uint32_t*>(row + j * cols) = channel[j];
   }
 }
 
@@ -309,13 +376,10 @@ void launch_all(const Quantize& a, cudaStream_t stream) {
   auto blocks = [](std::int64_t rows) {
     return static_cast<unsigned>((rows + kWarps * kRowsPerWarp - 1) / (kWarps * kRowsPerWarp));
   };
-  if (a.Sk > 0) {
-    key_stats_kernel<T>
-        <<<dim3((a.Sk + kStatsRows - 1) / kStatsRows, a.Hkv, a.B), kThreads, 0, stream>>>(a);
-    ATTEND_CUDA_CHECK_LAUNCH("key_stats_kernel");
-  }
-  sum_key_blocks_kernel<<<dim3(a.Hkv, a.B), a.kernel_dim, 0, stream>>>(a);
-  ATTEND_CUDA_CHECK_LAUNCH("sum_key_blocks_kernel");
+  // At least one block per (kv head, sequence): its last block writes the means and steps.
+  const int key_blocks = std::max(1, (a.Sk + kStatsRows - 1) / kStatsRows);
+  key_stats_kernel<T><<<dim3(key_blocks, a.Hkv, a.B), kThreads, 0, stream>>>(a);
+  ATTEND_CUDA_CHECK_LAUNCH("key_stats_kernel");
   if (a.Sq > 0) {
     quantize_rows_kernel<T, Rows::query>
         <<<dim3(blocks(static_cast<std::int64_t>(a.Sq) * a.Hq), a.B), kThreads, 0, stream>>>(a);

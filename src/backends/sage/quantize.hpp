@@ -36,19 +36,23 @@ struct Quantize {
   float* q_scale = nullptr;
   float* k_scale = nullptr;   // [Hkv][B][key_step_rows(Sk)]
   float* lse_bias = nullptr;  // null: no LSE
-  // The sums of K over each sequence's keys, per (kv head, sequence, channel), added up in a
-  // fixed order from the sums of key blocks (k_partial, [key block][kv head][sequence][channel])
-  // so that a run repeats bit for bit. v_max: the largest |V| per (kv head, sequence, channel),
-  // zeroed by the caller; null without v16 or v8t.
-  float* k_sum = nullptr;
+  // The mean of K over each sequence's keys, per (kv head, sequence, channel): the last
+  // statistics block of a (kv head, sequence) to finish adds the key blocks' sums (k_partial,
+  // [key block][kv head][sequence][channel]) in a fixed order, so that a run repeats bit for
+  // bit, and counts itself in stats_done ([kv head][sequence], zeroed by the caller).
+  // v_max: the largest |V| per (kv head, sequence, channel), zeroed by the caller, and
+  // v_inv_step the inverse of the step V's copy is stored with; both null without v16 or v8t.
+  float* k_mean = nullptr;
   float* k_partial = nullptr;
+  std::uint32_t* stats_done = nullptr;
   std::uint32_t* v_max = nullptr;
+  float* v_inv_step = nullptr;
 };
 
 // Keys per block of the statistics pass: k_partial holds ceil(Sk / kStatsRows) blocks.
 constexpr int kStatsRows = 64;
 
-// Enqueues the passes on `stream`: K sums and V maxima, then Q, K and V rows (or V's fp8 copy).
+// Enqueues the passes on `stream`: K means and V maxima, then Q, K and V rows (or V's fp8 copy).
 void launch_quantize(const Quantize& args, cudaStream_t stream);
 
 }  // namespace attend::sage

@@ -29,8 +29,10 @@ Workspace workspace_of(const Problem& pr, int kernel_dim, ValueCopy copy) {
   z.lse_bias = pr.lse.present() ? align_up(q_rows * 4) : 0;
   const std::size_t key_blocks = (static_cast<std::size_t>(pr.Sk) + kStatsRows - 1) / kStatsRows;
   z.k_partial = align_up(key_blocks * kv * kd * 4);
-  z.k_sum = align_up(kv * kd * 4);
+  z.k_mean = align_up(kv * kd * 4);
+  z.v_inv_step = copy != ValueCopy::none ? align_up(kv * kd * 4) : 0;
   z.v_max = copy != ValueCopy::none ? align_up(kv * kd * 4) : 0;
+  z.stats_done = align_up(kv * 4);
   return z;
 }
 
@@ -66,9 +68,13 @@ Quantize quantize_into(const Problem& pr, flash::FlashParams& p, int kernel_dim,
   qa.k_scale = reinterpret_cast<float*>(carve(z.k_scale));
   qa.lse_bias = reinterpret_cast<float*>(carve(z.lse_bias));
   qa.k_partial = reinterpret_cast<float*>(carve(z.k_partial));
-  qa.k_sum = reinterpret_cast<float*>(carve(z.k_sum));
+  qa.k_mean = reinterpret_cast<float*>(carve(z.k_mean));
+  qa.v_inv_step = reinterpret_cast<float*>(carve(z.v_inv_step));
+  // v_max and stats_done are neighbours: one memset zeroes both.
+  char* zeroed = at;
   qa.v_max = reinterpret_cast<std::uint32_t*>(carve(z.v_max));
-  if (qa.v_max != nullptr) ATTEND_CUDA_CHECK(cudaMemsetAsync(qa.v_max, 0, z.v_max, stream));
+  qa.stats_done = reinterpret_cast<std::uint32_t*>(carve(z.stats_done));
+  ATTEND_CUDA_CHECK(cudaMemsetAsync(zeroed, 0, z.v_max + z.stats_done, stream));
   launch_quantize(qa, stream);
   return qa;
 }

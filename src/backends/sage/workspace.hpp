@@ -19,9 +19,10 @@ enum class ValueCopy { none, fp16, fp8_transposed };
 // Bytes of each piece, in order, each 256-byte aligned.
 struct Workspace {
   std::size_t packing = 0, q8 = 0, k8 = 0, v_copy = 0, q_scale = 0, k_scale = 0, lse_bias = 0,
-              k_partial = 0, k_sum = 0, v_max = 0;
+              k_partial = 0, k_mean = 0, v_inv_step = 0, v_max = 0, stats_done = 0;
   std::size_t total() const {
-    return packing + q8 + k8 + v_copy + q_scale + k_scale + lse_bias + k_partial + k_sum + v_max;
+    return packing + q8 + k8 + v_copy + q_scale + k_scale + lse_bias + k_partial + k_mean +
+           v_inv_step + v_max + stats_done;
   }
 };
 
