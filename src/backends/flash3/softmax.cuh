@@ -59,6 +59,14 @@ __device__ __forceinline__ void transform_scores(float (&s)[kN / 2], const flash
   }
 }
 
+// m[0] = max(m[0 .. 2·kWidth)), halving the width per level (kWidth a power of two).
+template <int kWidth, int kSize>
+__device__ __forceinline__ void max_tree(float (&m)[kSize]) {
+#pragma unroll
+  for (int j = 0; j < kWidth; ++j) m[j] = fmaxf(m[j], m[j + kWidth]);
+  if constexpr (kWidth > 1) max_tree<kWidth / 2>(m);
+}
+
 // One step with a positive scale per row (scale[half] multiplies the scores of row g + 8·half):
 // scores (masked keys -inf) become unnormalised weights in place, 2^kWeightLog2 times
 // exp2(scale·s − max) (the quantized kernels lift them clear of fp8's subnormals; the sum
@@ -71,11 +79,13 @@ __device__ __forceinline__ void softmax_step_rows(float (&s)[kN / 2], RowState& 
   st.rescale = false;
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
-    float mx = -INFINITY;
+    // The row's max as a tree (depth log2 of the keys, not a chain through all of them).
+    float m[kN / 8];
 #pragma unroll
     for (int nb = 0; nb < kN / 8; ++nb)
-      mx = fmaxf(mx, fmaxf(s[nb * 4 + half * 2], s[nb * 4 + half * 2 + 1]));
-    mx = fmaxf(st.max[half], quad_max(mx) * scale[half]);
+      m[nb] = fmaxf(s[nb * 4 + half * 2], s[nb * 4 + half * 2 + 1]);
+    max_tree<kN / 16>(m);
+    const float mx = fmaxf(st.max[half], quad_max(m[0]) * scale[half]);
     const float base = mx == -INFINITY ? 0.f : mx;  // nothing visible yet: weights stay 0
     st.corr[half] = fast_exp2(st.max[half] - base);
     st.rescale |= mx != st.max[half];

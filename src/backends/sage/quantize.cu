@@ -163,7 +163,8 @@ enum class Rows { query, key, value };
 // neighbouring heads) lives, in the source and in the quantized outputs.
 struct RowAt {
   int i, h;               // token within the sequence, head
-  bool in_sequence;       // i < the sequence's length
+  int len;                // the sequence's length
+  bool in_sequence;       // i < len
   const void* src;        // the row in q, k or v
   std::int64_t out_row;   // (token, head) row of the outputs; tokens as the source's
   std::int64_t stat_row;  // (head, sequence) row of the scales and statistics
@@ -178,6 +179,7 @@ __device__ __forceinline__ RowAt row_at(const Quantize& a, int b, int r) {
   at.h = static_cast<int>(r % heads);
   const std::int32_t* cu = query ? a.cu_q : a.cu_k;
   const Span s = span_of(cu, b, query ? a.Sq : a.Sk);
+  at.len = s.len;
   at.in_sequence = at.i < s.len;
   const std::int64_t token = s.start + at.i;
   const T* base = static_cast<const T*>(query ? a.q : kRows == Rows::key ? a.k : a.v);
@@ -190,6 +192,29 @@ __device__ __forceinline__ RowAt row_at(const Quantize& a, int b, int r) {
       cu != nullptr ? token : static_cast<std::int64_t>(b) * (query ? a.Sq : a.Sk) + at.i;
   at.out_row = out_token * heads + at.h;
   at.stat_row = static_cast<std::int64_t>(at.h) * a.B + b;
+  return at;
+}
+
+// Row r + 1 from row r: the next head of the token, or the first head of the next token. Adds
+// instead of row_at's division and 64-bit products.
+template <class T, Rows kRows>
+__device__ __forceinline__ RowAt next_row(const Quantize& a, int b, RowAt at) {
+  const bool query = kRows == Rows::query;
+  const int heads = query ? a.Hq : a.Hkv;
+  const std::int64_t ss = query ? a.q_ss : kRows == Rows::key ? a.k_ss : a.v_ss;
+  const std::int64_t sh = query ? a.q_sh : kRows == Rows::key ? a.k_sh : a.v_sh;
+  const T* src = static_cast<const T*>(at.src);
+  ++at.out_row;  // tokens are consecutive within a sequence, packed or dense
+  if (++at.h < heads) {
+    at.src = src + sh;
+    at.stat_row += a.B;
+  } else {
+    at.h = 0;
+    ++at.i;
+    at.in_sequence = at.i < at.len;
+    at.src = src + ss - static_cast<std::int64_t>(heads - 1) * sh;
+    at.stat_row = b;
+  }
   return at;
 }
 
@@ -285,7 +310,7 @@ __global__ void __launch_bounds__(kWarps* kLanes) quantize_rows_kernel(const Qua
   float4 table[kRowsPerWarp];
 #pragma unroll
   for (int k = 0; k < kRowsPerWarp; ++k) {
-    at[k] = row_at<T, kRows>(a, b, first + k);
+    at[k] = k == 0 ? row_at<T, kRows>(a, b, first) : next_row<T, kRows>(a, b, at[k - 1]);
     bits[k] =
         load_bits4(static_cast<const T*>(at[k].src), lane, at[k].in_sequence && 4 * lane < a.D);
     table[k] = load_channel_table<kRows>(a, b, at[k], lane);
