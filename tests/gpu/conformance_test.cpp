@@ -111,7 +111,7 @@ TEST_P(GpuConformance, MatchesReference) {
     const support::Comparison cmp = support::compare(host, got, gpu_testing::reference(host));
     // DESIGN §7: fp32 1e-5 (only a reference-grade backend runs fp32), bf16/fp16 1e-2;
     // quantized backends: cosine and relative L1.
-    EXPECT_TRUE(gpu_testing::accurate(c.backend, cmp, spec.dtype)) << gpu_testing::describe(cmp);
+    EXPECT_TRUE(gpu_testing::accurate(c.backend, cmp, spec)) << gpu_testing::describe(cmp);
     ++ran;
   }
   if (ran == 0)

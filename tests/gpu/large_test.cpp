@@ -44,7 +44,7 @@ TEST_P(LargeShapes, MatchesCudaMath) {
     attention(dev.params(), backend);
     const support::Output got = dev.download();
     const support::Comparison cmp = support::compare(host, got, ref);
-    EXPECT_TRUE(gpu_testing::accurate(backend, cmp, spec.dtype)) << gpu_testing::describe(cmp);
+    EXPECT_TRUE(gpu_testing::accurate(backend, cmp, spec)) << gpu_testing::describe(cmp);
     ++ran;
   }
   if (ran == 0) GTEST_SKIP() << backend << " refuses every large case";

@@ -34,7 +34,7 @@ ProblemSpec small_problem() {
 void expect_matches_reference(const support::HostProblem& host, const support::Output& got,
                               const std::string& backend) {
   const support::Comparison cmp = support::compare(host, got, gpu_testing::reference(host));
-  EXPECT_TRUE(gpu_testing::accurate(backend, cmp, host.spec().dtype)) << gpu_testing::describe(cmp);
+  EXPECT_TRUE(gpu_testing::accurate(backend, cmp, host.spec())) << gpu_testing::describe(cmp);
 }
 
 // A tensor on cuda:99 (no such device) is refused by every GPU backend with Code::device.

@@ -83,35 +83,20 @@ std::vector<ProblemSpec> varlen_specs() {
   return out;
 }
 
-// Runs `backend` twice into poisoned outputs and compares with cuda_math; prints the figures.
+// `backend` against cuda_math (gpu_fixture.hpp), its figures printed, and a second run into
+// poisoned outputs that must repeat the first bit for bit.
 void expect_accurate(const std::string& backend, const std::vector<ProblemSpec>& specs) {
-  gpu_testing::require_available(backend);
-  if (::testing::Test::IsSkipped()) return;
-  int seed = 70;
-  for (ProblemSpec spec : specs) {
-    spec.seed = ++seed;
-    SCOPED_TRACE(spec.describe());
-    support::HostProblem host(spec);
-    support::DeviceProblem dev(host);
-    if (auto why = gpu_testing::refusal(dev.params(), backend)) {
-      ADD_FAILURE() << backend << " refuses " << spec.describe() << ": " << *why;
-      continue;
-    }
-    attention(dev.params(), "cuda_math");
-    const support::Output ref = dev.download();
-    dev.poison_outputs();
-    attention(dev.params(), backend);
-    const support::Output got = dev.download();
-    const support::Comparison cmp = support::compare(host, got, ref);
-    std::cout << backend << " " << spec.describe() << ": cosine " << cmp.cosine << ", rel_l1 "
-              << cmp.rel_l1 << ", lse max_rel " << cmp.lse_max_rel << "\n";
-    EXPECT_TRUE(support::passes_quantized(cmp, spec.inputs != Inputs::outlier_tokens))
-        << gpu_testing::describe(cmp);
-    dev.poison_outputs();
-    attention(dev.params(), backend);
-    const support::Output again = dev.download();
-    EXPECT_TRUE(again.out == got.out && again.lse == got.lse) << "a second run differs";
-  }
+  gpu_testing::expect_matches_cuda_math(
+      backend, specs, 70,
+      [&](const ProblemSpec& spec, support::DeviceProblem& dev, const support::Output& got,
+          const support::Comparison& cmp) {
+        std::cout << backend << " " << spec.describe() << ": cosine " << cmp.cosine << ", rel_l1 "
+                  << cmp.rel_l1 << ", lse max_rel " << cmp.lse_max_rel << "\n";
+        dev.poison_outputs();
+        attention(dev.params(), backend);
+        const support::Output again = dev.download();
+        EXPECT_TRUE(again.out == got.out && again.lse == got.lse) << "a second run differs";
+      });
 }
 
 TEST(SageAccuracy, DenseProblemsAndAdversarialInputs) {

@@ -10,6 +10,7 @@
 #include "backends/flash/band.cuh"
 #include "backends/flash/params.hpp"
 #include "backends/flash/primitives.cuh"
+#include "backends/flash/sequence.cuh"
 
 namespace attend::flash {
 
@@ -17,8 +18,7 @@ namespace attend::flash {
 // sequence's queries and keys start and how many there are, the tile's rows, the visibility
 // band, the key tiles of kN keys any of its rows sees, and the keys every row sees whole (tiles
 // inside them skip masking). m0 >= q_len: the tile lies past the sequence.
-struct QueryTile {
-  int q_start, q_len, k_start, k_len;
+struct QueryTile : Sequence {
   int m0, rows;
   Band band;
   int tile_begin, tile_end;
@@ -28,15 +28,7 @@ struct QueryTile {
 template <int kM, int kN>
 __device__ __forceinline__ QueryTile query_tile(const FlashParams& p, int b, int m_block) {
   QueryTile t;
-  t.q_start = 0, t.q_len = p.Sq, t.k_start = 0, t.k_len = p.Sk;
-  if (p.cu_q != nullptr) {
-    t.q_start = p.cu_q[b];
-    t.q_len = p.cu_q[b + 1] - t.q_start;
-  }
-  if (p.cu_k != nullptr) {
-    t.k_start = p.cu_k[b];
-    t.k_len = p.cu_k[b + 1] - t.k_start;
-  }
+  static_cast<Sequence&>(t) = sequence_of(p, b);
   t.m0 = m_block * kM;
   t.rows = min(kM, t.q_len - t.m0);
   t.band = Band{p.bottom_right ? static_cast<long long>(t.k_len) - t.q_len : 0LL, p.window_left,

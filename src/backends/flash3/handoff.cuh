@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "backends/flash3/params.hpp"
+#include "backends/flash3/schedule.cuh"
 #include "backends/flash3/softmax.cuh"
 #include "backends/flash3/sync.cuh"
 #include "backends/flash3/tiles.hpp"
@@ -77,5 +78,36 @@ __device__ __forceinline__ void take_over(const StreamTail& tail, int slot, int 
     }
   }
 }
+
+// One consumer warpgroup's hand-overs across its units.
+struct SplitTiles {
+  bool handed = false;  // a hand-over whose flag is not up yet
+
+  // After a unit's key blocks. A hand-over's flag goes up at the end of the next unit, when its
+  // stores have drained, and before any wait for another block's flag, so no block waits on a
+  // waiting block. Then the unit's state goes to the other block (true: the caller skips the
+  // epilogue), or the other block's is merged in.
+  template <int kD>
+  __device__ __forceinline__ bool hand_over_or_merge(const StreamTail& tail, const Unit& u, int cw,
+                                                     int tid, int barrier, float (&o)[kD / 2],
+                                                     RowState& st) {
+    if (handed) {
+      if (tid == 0) flag_raise(handoff_flag(tail, blockIdx.x, cw));
+      handed = false;
+    }
+    if (u.hands_over()) {
+      hand_over<kD>(tail, blockIdx.x, cw, tid, barrier, o, st);
+      handed = true;
+      return true;
+    }
+    if (u.takes_over(tail)) take_over<kD>(tail, blockIdx.x + 1, cw, tid, barrier, o, st);
+    return false;
+  }
+
+  // After the last unit: the last hand-over's flag.
+  __device__ __forceinline__ void finish(const StreamTail& tail, int cw, int tid) const {
+    if (handed && tid == 0) flag_raise(handoff_flag(tail, blockIdx.x, cw));
+  }
+};
 
 }  // namespace attend::flash3

@@ -137,7 +137,7 @@ __device__ __forceinline__ void gemm_pv(float (&o)[kD / 2], const std::uint32_t 
 template <class T, int kD, bool kGeneral, class Mods>
 __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Flash3Params& p,
                                         const Shared<kD>& sh) {
-  constexpr int kN = Tiles<kD>::kBlockN, kStages = Tiles<kD>::kStages, kPanels = kD / kPanelCols;
+  constexpr int kN = Tiles<kD>::kBlockN, kStages = Tiles<kD>::kStages;
   constexpr int kTurnThreads = 128 * kConsumerWarpgroups;
   const int tid = static_cast<int>(threadIdx.x) % 128;
   const int warp = tid / 32, lane = tid % 32;
@@ -166,7 +166,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
   };
 
   constexpr bool kList = Mods::kMaskMod;
-  bool handed = false;  // a hand-over whose flag is not up yet
+  SplitTiles split;
   Unit u;
   for (int k = 0; read_unit<kList>(k, p, bars.queue, u); ++k) {
     TileWork<kList> work;
@@ -279,19 +279,10 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     }
 
     // A tile cut in two (the shared tail): hand this half's state over, or take the other's.
-    // The hand-over's flag goes up at the end of the next unit, when its stores have drained,
-    // and before any wait for another block's flag, so no block waits on a waiting block.
-    if (handed) {
-      if (tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
-      handed = false;
-    }
-    if (u.hands_over()) {
-      hand_over<kD>(p.tail, blockIdx.x, cw, tid, epilogue, o, st);
-      handed = true;
+    if (split.hand_over_or_merge<kD>(p.tail, u, cw, tid, epilogue, o, st)) {
       if (!kSeparateOutput && tid == 0) barrier_arrive(&bars.q_empty);
       continue;
     }
-    if (u.takes_over(p.tail)) take_over<kD>(p.tail, blockIdx.x + 1, cw, tid, epilogue, o, st);
 
     // Epilogue: normalise, write the LSE, stage O (this warpgroup's 64 rows), store it.
     constexpr float kLn2 = 0.69314718055994530942f;
@@ -318,12 +309,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
     const int out_row = m0 + cw * 64;
     if (f.cu_q == nullptr) {
       if (tid == 0) {
-#pragma unroll
-        for (int c = 0; c < kPanels; ++c) {
-          tma_store(to, sh.o() + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols,
-                    out_row, w.h, w.b);
-        }
-        tma_store_commit();
+        store_staged_rows<kD>(to, sh.o(), cw, out_row, w.h, w.b);
         if constexpr (!kSeparateOutput) {
           tma_store_wait_read();
           barrier_arrive(&bars.q_empty);
@@ -347,7 +333,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fla
       if (!kSeparateOutput && tid == 0) barrier_arrive(&bars.q_empty);
     }
   }
-  if (handed && tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
+  split.finish(p.tail, cw, tid);
   if (tid == 0) tma_store_wait();
 }
 

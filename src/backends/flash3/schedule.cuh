@@ -4,6 +4,7 @@
 #pragma once
 
 #include "backends/flash/band.cuh"
+#include "backends/flash/sequence.cuh"
 #include "backends/flash3/params.hpp"
 
 namespace attend::flash3 {
@@ -89,23 +90,8 @@ __device__ __forceinline__ bool unit_at(int k, const Flash3Params& p, Unit& u) {
   return true;
 }
 
-// Rows of sequence b in the packed or dense tensors.
-struct Sequence {
-  int q_start, q_len, k_start, k_len;
-};
-
-__device__ __forceinline__ Sequence sequence_of(const flash::FlashParams& p, int b) {
-  Sequence s{0, p.Sq, 0, p.Sk};
-  if (p.cu_q != nullptr) {
-    s.q_start = p.cu_q[b];
-    s.q_len = p.cu_q[b + 1] - s.q_start;
-  }
-  if (p.cu_k != nullptr) {
-    s.k_start = p.cu_k[b];
-    s.k_len = p.cu_k[b + 1] - s.k_start;
-  }
-  return s;
-}
+using flash::Sequence;
+using flash::sequence_of;
 
 // Key blocks [begin, end) that some row of the query tile [m0, m0 + rows) can see, and the
 // keys [full_lo, full_hi) that every row sees: blocks inside it skip per-element masks.

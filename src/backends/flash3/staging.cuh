@@ -1,11 +1,12 @@
-// A consumer warpgroup's output rows into the shared-memory tile its TMA store reads: 64-column
-// panels of 128-byte rows, the 16-byte chunks of row r XOR-permuted by r % 8 (TMA's 128-byte
-// swizzle), one panel kBlockM rows tall.
+// A consumer warpgroup's output rows into the shared-memory tile its TMA store reads, and the
+// store: 64-column panels of 128-byte rows, the 16-byte chunks of row r XOR-permuted by r % 8
+// (TMA's 128-byte swizzle), one panel kBlockM rows tall.
 #pragma once
 
 #include <cstdint>
 
 #include "backends/flash/primitives.cuh"
+#include "backends/flash3/sync.cuh"
 #include "backends/flash3/tiles.hpp"
 #include "backends/flash3/wgmma.cuh"
 
@@ -33,6 +34,18 @@ __device__ __forceinline__ void stage_output(unsigned char* tile, int cw, int wa
                           o[nb * 4 + half * 2 + 1] * (inv[half] * scale[1]));
     }
   }
+}
+
+// Thread 0 of warpgroup cw stores its 64 staged rows, every panel, at (row, h, b) of `map` and
+// commits them as one bulk group.
+template <int kD>
+__device__ __forceinline__ void store_staged_rows(const CUtensorMap* map, const unsigned char* tile,
+                                                  int cw, int row, int h, int b) {
+#pragma unroll
+  for (int c = 0; c < kD / kPanelCols; ++c) {
+    tma_store(map, tile + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols, row, h, b);
+  }
+  tma_store_commit();
 }
 
 }  // namespace attend::flash3

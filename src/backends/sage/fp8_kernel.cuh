@@ -204,7 +204,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
     if (lane == 0) barrier_arrive(&bars.q_empty);
   };
 
-  bool handed = false;
+  SplitTiles split;
   Unit u;
   for (int k = 0; read_unit<false>(k, p, bars.queue, u); ++k) {
     TileWork<false> work;
@@ -316,16 +316,7 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
       release_q();
     }
 
-    if (handed) {
-      if (tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
-      handed = false;
-    }
-    if (u.hands_over()) {
-      hand_over<kD>(p.tail, blockIdx.x, cw, tid, epilogue, o, st);
-      handed = true;
-      continue;
-    }
-    if (u.takes_over(p.tail)) take_over<kD>(p.tail, blockIdx.x + 1, cw, tid, epilogue, o, st);
+    if (split.hand_over_or_merge<kD>(p.tail, u, cw, tid, epilogue, o, st)) continue;
 
     // Epilogue: normalise (the weights' 2^8 cancels), undo V's channel steps, write the LSE
     // (with the smoothing's share back), stage O and store it.
@@ -350,16 +341,9 @@ __device__ __forceinline__ void consume(int cw, const CUtensorMap* to, const Fp8
                         [&](int col) { return fp8_value_step(v_max[col]); });
     fence_async_shared();
     named_sync(epilogue, 128);
-    if (tid == 0) {
-#pragma unroll
-      for (int c = 0; c < kD / kPanelCols; ++c) {
-        tma_store(to, sh.o() + c * kBlockM * kRowBytes + cw * 64 * kRowBytes, c * kPanelCols,
-                  m0 + cw * 64, w.h, w.b);
-      }
-      tma_store_commit();
-    }
+    if (tid == 0) store_staged_rows<kD>(to, sh.o(), cw, m0 + cw * 64, w.h, w.b);
   }
-  if (handed && tid == 0) flag_raise(handoff_flag(p.tail, blockIdx.x, cw));
+  split.finish(p.tail, cw, tid);
   if (tid == 0) tma_store_wait();
 }
 
